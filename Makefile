@@ -1,0 +1,63 @@
+# CodeVoice developer commands. `make dev` runs the whole stack locally; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck pytest venv browser-deps migrate lock clean services bench
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+BROWSER_STAMP := tests/browser/node_modules/.installed
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
+
+browser-deps: $(BROWSER_STAMP)
+
+## Start Postgres and Redis when they are down (no-op when they run).
+services:
+	bash scripts/services.sh
+
+## Run the control plane, the agent worker and the queue workers with development settings.
+dev: $(STAMP) services
+	CODEVOICE_ENV=dev $(BIN)/python -m control_plane.devstack
+
+## Lint, type-check and run the whole test suite.
+test: $(STAMP) $(BROWSER_STAMP) services lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+migrate: $(STAMP)
+	CODEVOICE_ENV=dev $(BIN)/codevoice db upgrade
+
+## Benchmarks print throughput, ratios and percentiles; they are not tests. The LiveKit ones need root.
+bench: $(STAMP) services
+	$(BIN)/python bench/token_endpoint.py
+	$(BIN)/python bench/summary_throughput.py
+	$(BIN)/python bench/local_livekit_rooms.py
+	$(BIN)/python bench/agent_latency.py
+	$(BIN)/python bench/agent_webrtc.py
+
+lock:
+	$(PYTHON) -m venv /tmp/codevoice-lock && /tmp/codevoice-lock/bin/pip install --quiet -e ".[dev]" \
+	  && /tmp/codevoice-lock/bin/pip freeze --exclude-editable | sort -f > constraints.txt.new \
+	  && mv constraints.txt.new constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules

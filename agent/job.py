@@ -1,0 +1,302 @@
+"""One interview job: from the dispatch to a complete transcript and a clean `ctx.shutdown`.
+
+The job reads the session from the dispatch metadata, tells the control plane the session is live, runs
+the Pipecat pipeline in the room through Pipecat's LiveKitTransport (joining with the job's own token, so
+the bot is an agent participant with `lk.agent.name`), and ends when the interview ends, the candidate
+leaves or the room closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import structlog
+from livekit import rtc
+from pipecat.transports.livekit.transport import LiveKitParams, LiveKitTransport
+
+from agent.control_plane_client import (
+    ControlPlaneClient,
+    ControlPlaneError,
+    ControlPlaneRejectedError,
+    RetryPolicy,
+)
+from agent.flow import WRAP_UP
+from agent.interview import InterviewIO, build_interview, make_plan
+from agent.metadata import InvalidDispatchMetadataError, parse_dispatch_metadata
+from agent.pipeline import TurnTaking, create_turn_analyzer, create_vad_analyzer
+from agent.speech import OfflineSpeechModels, create_stt, create_tts, load_offline_speech_models
+from agent.transcript import TranscriptRecorder
+from agent.transcript_journal import TranscriptJournal, replay_journals
+from control_plane.log import configure as configure_logging
+from control_plane.settings import get_settings
+
+if TYPE_CHECKING:
+    from livekit.agents import JobContext, JobProcess
+    from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer
+    from pipecat.audio.vad.vad_analyzer import VADAnalyzer
+
+    from agent.metadata import InterviewSession
+    from control_plane.settings import Settings
+
+logger = structlog.get_logger(__name__)
+
+PREWARM_KEY = "codevoice.prewarmed"
+TRANSCRIPT_FLUSH_TIMEOUT_S = 30.0
+
+
+@dataclass
+class PrewarmedModels:
+    """Loaded once per worker process by prewarm, then used by the job that process runs."""
+
+    speech: OfflineSpeechModels
+    vad: VADAnalyzer
+    turn_analyzer: BaseTurnAnalyzer
+
+
+def load_prewarmed_models(settings: Settings) -> PrewarmedModels:
+    turn_taking = TurnTaking.from_settings(settings.agent)
+    return PrewarmedModels(
+        speech=load_offline_speech_models(settings.speech),
+        vad=create_vad_analyzer(turn_taking),
+        turn_analyzer=create_turn_analyzer(turn_taking),
+    )
+
+
+def prewarm(proc: JobProcess) -> None:
+    """livekit-agents runs this once in each job process before it takes a job."""
+    settings = get_settings()
+    configure_logging(settings.log)
+    proc.userdata[PREWARM_KEY] = load_prewarmed_models(settings)
+    logger.info("worker.prewarmed", pid=proc.pid)
+
+
+def control_plane_client(settings: Settings) -> ControlPlaneClient:
+    socket = settings.agent.control_plane_socket
+    return ControlPlaneClient(
+        settings.agent.control_plane_url,
+        settings.auth.agent_service_token,
+        timeout_s=settings.agent.control_plane_timeout_s,
+        retry=RetryPolicy(
+            max_attempts=settings.agent.control_plane_max_attempts,
+            base_delay_s=settings.agent.control_plane_backoff_s,
+            max_delay_s=settings.agent.control_plane_backoff_max_s,
+        ),
+        transport=httpx.AsyncHTTPTransport(uds=socket) if socket else None,
+    )
+
+
+def _job_url_and_token(ctx: JobContext, settings: Settings) -> tuple[str, str]:
+    # livekit-agents 1.8.6 has no public accessor for the job's room token; ctx.connect() reads the same
+    # fields. The token was minted for this job: kind agent, unique identity, the lk.agent.name attribute.
+    info = ctx._info
+    return info.url or settings.livekit.url, info.token
+
+
+class RoomJoinError(RuntimeError):
+    """The interviewer never got into the room with its audio published, so nobody could hear it."""
+
+
+class SessionReporter:
+    """Reports the end of the session once: every turn delivered first, then `complete`. A session the
+    control plane already holds as final (cancelled, or failed by a webhook) keeps that status."""
+
+    def __init__(
+        self, client: ControlPlaneClient, recorder: TranscriptRecorder, session_id: uuid.UUID
+    ) -> None:
+        self._client = client
+        self._recorder = recorder
+        self._session_id = session_id
+        self.completed = False
+
+    async def complete(self) -> None:
+        if self.completed:
+            return
+        if not await self._recorder.flush(TRANSCRIPT_FLUSH_TIMEOUT_S):
+            raise ControlPlaneError(
+                f"{self._recorder.undelivered} transcript segments could not be delivered"
+            )
+        try:
+            await self._client.complete(self._session_id)
+        except ControlPlaneRejectedError as exc:
+            if not exc.session_is_final:
+                raise
+            logger.info("job.session_already_final", session_id=str(self._session_id), error=str(exc))
+        self.completed = True
+
+
+async def run_interview_job(ctx: JobContext) -> None:
+    settings = get_settings()
+    log = logger.bind(job_id=ctx.job.id, room=ctx.job.room.name)
+    try:
+        session = parse_dispatch_metadata(ctx.job.metadata)
+    except InvalidDispatchMetadataError as exc:
+        log.error("job.invalid_metadata", reason=exc.reason, metadata=exc.raw_excerpt)
+        ctx.shutdown(reason="invalid dispatch metadata")
+        return
+    log = log.bind(session_id=str(session.session_id))
+    prewarmed: PrewarmedModels | None = ctx.proc.userdata.get(PREWARM_KEY)
+    if prewarmed is None:
+        log.warning("job.not_prewarmed")
+        prewarmed = load_prewarmed_models(settings)
+    shutdown_reason = "interview finished"
+    spool = Path(settings.agent.transcript_spool_dir)
+    async with control_plane_client(settings) as client:
+        # What crashed jobs on this machine left behind, in the background: it must not delay the greeting.
+        replay = asyncio.get_running_loop().create_task(replay_journals(spool, client))
+        journal = TranscriptJournal(spool, session.session_id)
+        recorder = TranscriptRecorder(client, session.session_id, journal=journal)
+        reporter = SessionReporter(client, recorder, session.session_id)
+        try:
+            end_reason = await _run_in_room(
+                ctx, session, settings, prewarmed, client, reporter, recorder, log
+            )
+            shutdown_reason = end_reason.replace("_", " ")
+            await reporter.complete()  # no-op when the interview already reported before leaving
+            log.info("job.completed", reason=end_reason, segments=len(recorder.delivered))
+        except Exception as exc:
+            log.exception("job.failed")
+            shutdown_reason = "interview failed"
+            await recorder.flush(5.0)
+            with contextlib.suppress(ControlPlaneError):
+                await client.fail(session.session_id, f"{type(exc).__name__}: {exc}")
+        finally:
+            await recorder.aclose()
+            journal.close(delivered_all=recorder.undelivered == 0 and not recorder.rejected)
+            with contextlib.suppress(Exception):
+                if replayed := await asyncio.wait_for(replay, TRANSCRIPT_FLUSH_TIMEOUT_S):
+                    log.warning("job.replayed_transcripts", segments=replayed)
+    ctx.shutdown(reason=shutdown_reason)
+
+
+async def _run_in_room(
+    ctx: JobContext,
+    session: InterviewSession,
+    settings: Settings,
+    prewarmed: PrewarmedModels,
+    client: ControlPlaneClient,
+    reporter: SessionReporter,
+    recorder: TranscriptRecorder,
+    log: Any,
+) -> str:
+    plan = await make_plan(session, settings)
+    url, token = _job_url_and_token(ctx, settings)
+    transport = LiveKitTransport(
+        url=url,
+        token=token,
+        room_name=ctx.job.room.name,
+        params=LiveKitParams(audio_in_enabled=True, audio_out_enabled=True),
+    )
+    io = InterviewIO(
+        transport_input=transport.input(),
+        transport_output=transport.output(),
+        stt=create_stt(settings.speech, prewarmed.speech),
+        tts=create_tts(settings.speech, prewarmed.speech),
+        transport=transport,
+    )
+
+    async def report_before_leaving() -> None:
+        # The control plane reads an agent leaving a live interview as a crash: report first.
+        try:
+            await reporter.complete()
+        except ControlPlaneError:
+            log.exception("job.complete_failed")
+
+    interview = build_interview(
+        plan=plan,
+        settings=settings,
+        io=io,
+        recorder=recorder,
+        vad_analyzer=prewarmed.vad,
+        turn_analyzer=prewarmed.turn_analyzer,
+        log_context={"session_id": str(session.session_id)},
+        on_finished=report_before_leaving,
+    )
+    background: set[asyncio.Task[None]] = set()
+
+    def in_background(coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+    async def mark_live() -> None:
+        try:
+            await client.mark_live(session.session_id)
+        except ControlPlaneRejectedError as exc:
+            if not exc.session_is_final:
+                log.exception("job.mark_live_failed")
+                return
+            # Cancelled before the interviewer arrived (the candidate held an earlier token): no interview.
+            log.info("job.session_already_final", error=str(exc))
+            await interview.end("session_closed")
+        except ControlPlaneError:
+            log.exception("job.mark_live_failed")
+
+    # Pipecat fires on_connected only once the agent's audio track is published; a publish that fails is
+    # logged and retried, but the retry finds the room connected and returns without a track.
+    joined = asyncio.Event()
+    join_timeout_s = settings.agent.room_join_timeout_s
+
+    async def end_unless_joined() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(joined.wait(), join_timeout_s)
+            return
+        log.error("job.join_failed", timeout_s=join_timeout_s)
+        await interview.end("join_failed")
+
+    @transport.event_handler("on_connected")
+    async def on_connected(_transport: LiveKitTransport) -> None:
+        joined.set()
+        log.info(
+            "job.joined_room",
+            identity=transport._client.room.local_participant.identity,
+            pid=os.getpid(),
+        )
+        in_background(mark_live())
+
+    @transport.event_handler("on_first_participant_joined")
+    async def on_first_participant_joined(_transport: LiveKitTransport, participant_id: str) -> None:
+        log.info("job.candidate_joined", participant=participant_id)
+        await interview.start_interview()
+
+    @transport.event_handler("on_participant_disconnected")
+    async def on_participant_disconnected(_transport: LiveKitTransport, participant_id: str) -> None:
+        remaining = [
+            p
+            for p in transport._client.room.remote_participants.values()
+            if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
+        ]
+        if not remaining:
+            log.info("job.candidate_left", participant=participant_id)
+            await report_before_leaving()
+            await interview.end("candidate_left")
+
+    @transport.event_handler("on_disconnected")
+    async def on_disconnected(_transport: LiveKitTransport) -> None:
+        # Our own disconnect at the end of a finished interview also lands here.
+        if interview.end_reason is None and interview.flow.current_node != WRAP_UP:
+            log.info("job.room_closed")
+            await interview.end("room_closed")
+
+    join_watch = asyncio.get_running_loop().create_task(end_unless_joined())
+    try:
+        end_reason = await interview.run()
+    finally:
+        join_watch.cancel()
+    for task in list(background):
+        with contextlib.suppress(Exception):
+            await task
+    if end_reason == "join_failed":
+        raise RoomJoinError(
+            f"the interviewer could not join the room with its audio within {join_timeout_s:g} s"
+        )
+    if end_reason == "session_closed":
+        # The candidate must not wait in a room whose session is over.
+        await ctx.delete_room()
+    return end_reason

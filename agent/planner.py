@@ -1,0 +1,161 @@
+"""Turns a session (role, seniority, topics, length) and the question bank into a typed interview plan.
+
+Two planners, one result type: `plan_by_rules` is deterministic (scripted mode, and the fallback), and
+`plan_with_chat_model` lets a LangChain chat model pick and order bank questions through structured
+output. The LLM may only choose questions that exist in the bank, so every planned question keeps its
+follow-up hints and grading notes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+import structlog
+from pydantic import BaseModel, Field
+
+from agent.question_bank import BankQuestion, QuestionBank, WarmUpQuestion
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from agent.metadata import InterviewSession
+
+logger = structlog.get_logger(__name__)
+
+# Minutes the fixed parts take (greeting, warm-up, the candidate's questions, wrap-up), and one question.
+FIXED_MINUTES = 6
+MINUTES_PER_QUESTION = 4
+MAX_QUESTIONS = 8
+
+
+class PlannedQuestion(msgspec.Struct, frozen=True):
+    id: str
+    topic: str
+    text: str
+    follow_up_hints: tuple[str, ...]
+    good_answer_covers: tuple[str, ...]
+
+    @classmethod
+    def from_bank(cls, question: BankQuestion) -> PlannedQuestion:
+        return cls(
+            id=question.id,
+            topic=question.topic,
+            text=question.text,
+            follow_up_hints=question.follow_up_hints,
+            good_answer_covers=question.good_answer_covers,
+        )
+
+
+class InterviewPlan(msgspec.Struct, frozen=True):
+    role: str
+    seniority: str
+    duration_minutes: int
+    warm_up: str
+    questions: tuple[PlannedQuestion, ...]
+    planner: str  # "rules" or "llm": which planner produced it, for logs and the summary
+
+
+class PlanDraft(BaseModel):
+    """What the planning model returns: bank question ids in the order to ask them."""
+
+    question_ids: list[str] = Field(description="Ids of bank questions to ask, in order, best first.")
+    warm_up_id: str = Field(description="Id of the warm-up question to open with.")
+    rationale: str = Field(default="", description="One sentence on why these questions fit the role.")
+
+
+class PlanningError(RuntimeError):
+    """No usable plan could be made (for example, the bank has nothing for the role)."""
+
+
+def question_budget(duration_minutes: int) -> int:
+    return max(1, min(MAX_QUESTIONS, (duration_minutes - FIXED_MINUTES) // MINUTES_PER_QUESTION))
+
+
+def candidate_questions(session: InterviewSession, bank: QuestionBank) -> list[BankQuestion]:
+    """Bank questions that suit the session's role family and seniority, in bank order."""
+    family = bank.role_family_for(session.role)
+    suitable = [q for q in bank.questions if family in q.role_families and session.seniority in q.seniority]
+    if not suitable:
+        suitable = [q for q in bank.questions if session.seniority in q.seniority]
+    return suitable
+
+
+def plan_by_rules(session: InterviewSession, bank: QuestionBank) -> InterviewPlan:
+    """Deterministic plan: requested topics in turn (round robin), then other suitable questions."""
+    pool = candidate_questions(session, bank)
+    if not pool:
+        raise PlanningError(f"the question bank has nothing for {session.seniority} {session.role}")
+    budget = question_budget(session.duration_minutes)
+    wanted = [t.lower() for t in session.topics]
+    by_topic = {topic: [q for q in pool if q.topic == topic] for topic in wanted}
+    chosen: list[BankQuestion] = []
+    while len(chosen) < budget and any(by_topic.values()):
+        for topic in wanted:
+            if by_topic[topic] and len(chosen) < budget:
+                chosen.append(by_topic[topic].pop(0))
+    for question in pool:
+        if len(chosen) >= budget:
+            break
+        if question not in chosen:
+            chosen.append(question)
+    return _plan(session, bank.warm_up[0], chosen, planner="rules")
+
+
+async def plan_with_chat_model(
+    session: InterviewSession, bank: QuestionBank, chat_model: BaseChatModel
+) -> InterviewPlan:
+    """Ask the model for a plan; fall back to the rules when its answer is unusable (logged)."""
+    pool = candidate_questions(session, bank)
+    budget = question_budget(session.duration_minutes)
+    catalogue = "\n".join(f"- {q.id} [{q.topic}]: {q.text}" for q in pool)
+    warm_ups = "\n".join(f"- {w.id}: {w.text}" for w in bank.warm_up)
+    prompt = [
+        (
+            "system",
+            "You plan technical voice interviews. Choose questions only from the catalogue, by id. "
+            "Cover the requested topics first, keep a sensible order from easier to harder, and choose "
+            f"exactly {budget} questions.",
+        ),
+        (
+            "human",
+            f"Role: {session.role}\nSeniority: {session.seniority}\nTopics: {', '.join(session.topics)}\n"
+            f"Length: {session.duration_minutes} minutes\n\nWarm-up questions:\n{warm_ups}\n\n"
+            f"Catalogue:\n{catalogue}",
+        ),
+    ]
+    try:
+        structured = chat_model.with_structured_output(PlanDraft)
+        draft = await structured.ainvoke(prompt)
+    except Exception as exc:
+        logger.warning("planner.llm_failed", error=str(exc), session_id=str(session.session_id))
+        return plan_by_rules(session, bank)
+    if not isinstance(draft, PlanDraft):
+        logger.warning("planner.llm_bad_output", output_type=type(draft).__name__)
+        return plan_by_rules(session, bank)
+    allowed = {q.id: q for q in pool}
+    chosen: list[BankQuestion] = []
+    for question_id in draft.question_ids:
+        question = allowed.get(question_id)
+        if question is None:
+            logger.warning("planner.llm_unknown_question", question_id=question_id)
+        elif question not in chosen:
+            chosen.append(question)
+    if not chosen:
+        logger.warning("planner.llm_empty_plan", session_id=str(session.session_id))
+        return plan_by_rules(session, bank)
+    warm_up = next((w for w in bank.warm_up if w.id == draft.warm_up_id), bank.warm_up[0])
+    return _plan(session, warm_up, chosen[:budget], planner="llm")
+
+
+def _plan(
+    session: InterviewSession, warm_up: WarmUpQuestion, chosen: list[BankQuestion], *, planner: str
+) -> InterviewPlan:
+    return InterviewPlan(
+        role=session.role,
+        seniority=session.seniority,
+        duration_minutes=session.duration_minutes,
+        warm_up=warm_up.text,
+        questions=tuple(PlannedQuestion.from_bank(q) for q in chosen),
+        planner=planner,
+    )

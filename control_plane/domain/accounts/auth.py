@@ -1,0 +1,60 @@
+"""JWT bearer authentication: 15-minute access tokens, the user loaded from Postgres on each request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+from uuid import UUID
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.security.jwt import JWTAuth, Token
+
+from control_plane.db import models as m
+from control_plane.lib.db import get_alchemy_config
+from control_plane.settings import get_settings
+
+# Routes that authenticate by other means (service token, webhook signature) or not at all.
+PUBLIC_PATHS = [
+    "^/auth/login$",
+    "^/auth/register$",
+    "^/auth/refresh$",
+    "^/auth/logout$",
+    "^/healthz$",
+    "^/readyz$",
+    "^/docs",
+    "^/schema",
+    "^/livekit/webhook$",
+    "^/internal/",
+]
+
+
+async def retrieve_user(token: Token, _: ASGIConnection[Any, Any, Any, Any]) -> m.User | None:
+    try:
+        user_id = UUID(token.sub)
+    except ValueError:
+        return None
+    async with get_alchemy_config().get_session() as db:
+        user = await db.get(m.User, user_id)
+    if user is None or not user.is_active:
+        return None
+    structlog.contextvars.bind_contextvars(user_id=str(user.id))
+    return user
+
+
+@lru_cache(maxsize=1)
+def get_jwt_auth() -> JWTAuth[m.User, Token]:
+    auth = get_settings().auth
+    return JWTAuth[m.User, Token](
+        retrieve_user_handler=retrieve_user,
+        token_secret=auth.jwt_secret,
+        algorithm=auth.jwt_algorithm,
+        default_token_expiration=timedelta(seconds=auth.access_token_ttl_s),
+        exclude=PUBLIC_PATHS,
+        openapi_security_scheme_name="BearerToken",
+    )
+
+
+def issue_access_token(user: m.User) -> str:
+    return get_jwt_auth().create_token(identifier=str(user.id), token_extras={"role": user.role})

@@ -1,0 +1,89 @@
+"""The agent's API: session status and transcript appends. Every call is safe to retry."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+import structlog
+from advanced_alchemy.extensions.litestar.providers import create_service_provider
+from litestar import Controller, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.status_codes import HTTP_200_OK
+from litestar_saq import TaskQueues
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from control_plane.db import models as m
+from control_plane.domain.internal.guards import requires_service_token
+from control_plane.domain.internal.schemas import FailureIn, SegmentBatch, StatusOut, StoredOut
+from control_plane.domain.interviews.completion import complete_session
+from control_plane.domain.interviews.services import InterviewSessionService, TranscriptService
+from control_plane.domain.interviews.transitions import transition
+from control_plane.lib.problems import ConflictError
+
+
+async def _locked(sessions: InterviewSessionService, session_id: UUID) -> m.InterviewSession:
+    structlog.contextvars.bind_contextvars(session_id=str(session_id))
+    session = await sessions.lock(session_id)
+    if session is None:
+        raise NotFoundException(detail="Interview session not found")
+    return session
+
+
+def _status(session: m.InterviewSession) -> StatusOut:
+    return StatusOut(session_id=str(session.id), status=session.status)
+
+
+class InternalAgentController(Controller):
+    path = "/internal/sessions"
+    tags = ["Internal (agent)"]
+    guards = [requires_service_token]
+    include_in_schema = True
+    dependencies = {
+        "sessions": Provide(create_service_provider(InterviewSessionService)),
+        "transcripts": Provide(create_service_provider(TranscriptService)),
+    }
+
+    @post("/{session_id:uuid}/live", status_code=HTTP_200_OK, summary="The agent has joined the room")
+    async def mark_live(self, session_id: UUID, sessions: InterviewSessionService) -> StatusOut:
+        session = await _locked(sessions, session_id)
+        transition(session, m.SessionStatus.LIVE)
+        return _status(session)
+
+    @post("/{session_id:uuid}/transcript", status_code=HTTP_200_OK, summary="Append finished turns")
+    async def append_transcript(
+        self,
+        session_id: UUID,
+        data: SegmentBatch,
+        sessions: InterviewSessionService,
+        transcripts: TranscriptService,
+    ) -> StoredOut:
+        session = await _locked(sessions, session_id)
+        if session.status == m.SessionStatus.CANCELLED:
+            raise ConflictError(detail="Session was cancelled")
+        for segment in data.segments:
+            if segment.end_ms < segment.start_ms:
+                raise ValidationException(detail=f"Segment {segment.seq}: end_ms is before start_ms")
+        stored = await transcripts.append(session_id, [msgspec.structs.asdict(s) for s in data.segments])
+        return StoredOut(stored=stored)
+
+    @post("/{session_id:uuid}/complete", status_code=HTTP_200_OK, summary="The interview ended normally")
+    async def mark_completed(
+        self,
+        session_id: UUID,
+        sessions: InterviewSessionService,
+        db_session: AsyncSession,
+        task_queues: TaskQueues,
+    ) -> StatusOut:
+        session = await _locked(sessions, session_id)
+        await complete_session(db_session, task_queues, session)
+        return _status(session)
+
+    @post("/{session_id:uuid}/fail", status_code=HTTP_200_OK, summary="The interview could not go on")
+    async def mark_failed(
+        self, session_id: UUID, data: FailureIn, sessions: InterviewSessionService
+    ) -> StatusOut:
+        session = await _locked(sessions, session_id)
+        transition(session, m.SessionStatus.FAILED, reason=data.reason)
+        return _status(session)

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+from control_plane.settings import get_settings
+
+
+def requires_service_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The agent authenticates with a shared service token, never with a user's JWT."""
+    presented = connection.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    expected = get_settings().auth.agent_service_token
+    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise NotAuthorizedException(detail="Invalid service token")

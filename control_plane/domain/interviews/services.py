@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from uuid import UUID
+
+from advanced_alchemy.extensions.litestar import repository, service
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from control_plane.db import models as m
+from control_plane.domain.interviews.schemas import SessionCreate
+
+
+class InterviewSessionService(service.SQLAlchemyAsyncRepositoryService[m.InterviewSession]):
+    class Repo(repository.SQLAlchemyAsyncRepository[m.InterviewSession]):
+        model_type = m.InterviewSession
+
+    repository_type = Repo
+
+    async def open(self, owner: m.User, data: SessionCreate) -> m.InterviewSession:
+        return await self.create(
+            m.InterviewSession(
+                owner_id=owner.id,
+                role_title=data.role_title.strip(),
+                seniority=data.seniority,
+                topics=[topic.strip() for topic in data.topics],
+                language=data.language,
+                planned_duration_minutes=data.planned_duration_minutes,
+                room_name=f"interview-{secrets.token_hex(8)}",
+                status=m.SessionStatus.CREATED.value,
+            )
+        )
+
+    async def page_for(
+        self, user: m.User, *, page: int, page_size: int
+    ) -> tuple[list[m.InterviewSession], int]:
+        query = select(m.InterviewSession)
+        counted = select(func.count()).select_from(m.InterviewSession)
+        if not user.can_see_all_sessions:
+            query = query.where(m.InterviewSession.owner_id == user.id)
+            counted = counted.where(m.InterviewSession.owner_id == user.id)
+        db = self.repository.session
+        total = int((await db.execute(counted)).scalar_one())
+        rows = await db.execute(
+            query.order_by(m.InterviewSession.created_at.desc(), m.InterviewSession.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        return list(rows.scalars()), total
+
+    async def lock(self, session_id: UUID) -> m.InterviewSession | None:
+        """The session row, locked for this transaction so concurrent transitions serialize."""
+        result = await self.repository.session.execute(
+            select(m.InterviewSession).where(m.InterviewSession.id == session_id).with_for_update()
+        )
+        session: m.InterviewSession | None = result.scalar_one_or_none()
+        return session
+
+
+class TranscriptService(service.SQLAlchemyAsyncRepositoryService[m.TranscriptSegment]):
+    class Repo(repository.SQLAlchemyAsyncRepository[m.TranscriptSegment]):
+        model_type = m.TranscriptSegment
+
+    repository_type = Repo
+
+    async def append(self, session_id: UUID, segments: Sequence[dict[str, object]]) -> int:
+        """Insert segments; a (session, seq) already stored is skipped, so retries are harmless."""
+        if not segments:
+            return 0
+        statement = (
+            insert(m.TranscriptSegment)
+            .values([{"session_id": session_id, **segment} for segment in segments])
+            .on_conflict_do_nothing(constraint="uq_transcript_segments_session_seq")
+            .returning(m.TranscriptSegment.seq)
+        )
+        result = await self.repository.session.execute(statement)
+        return len(result.all())
+
+    async def for_session(self, session_id: UUID) -> list[m.TranscriptSegment]:
+        rows = await self.repository.session.execute(
+            select(m.TranscriptSegment)
+            .where(m.TranscriptSegment.session_id == session_id)
+            .order_by(m.TranscriptSegment.seq)
+        )
+        return list(rows.scalars())

@@ -1,0 +1,135 @@
+"""LLM mode: the same flow on Pipecat's OpenAILLMService, talking to an OpenAI-compatible double."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from agent.control_plane_client import ControlPlaneClient
+from agent.flow import WRAP_UP
+from agent.interview import create_interviewer_llm
+from agent.planner import plan_by_rules
+from agent.question_bank import default_question_bank
+from control_plane.settings import LLMSettings, Settings
+from tests.agent.conftest import NewSession
+from tests.agent.harness import InterviewHarness
+from tests.agent.llm_double import OpenAICompatibleLLMDouble, Reply, ToolCall, last_role, tool_names
+
+FOLLOW_UP = "Can you give a concrete example from your work?"
+
+
+def eager_interviewer(request: dict[str, Any]) -> Reply:
+    """Asks a follow-up whenever the flow offers one; otherwise moves on. Speaks at every node start."""
+    if last_role(request) != "user":
+        return Reply(text="Interviewer speaking.")
+    tools = tool_names(request)
+    if "record_consent" in tools:
+        return Reply(tool_calls=(ToolCall("record_consent", {"consent": True}),))
+    if "ask_follow_up" in tools:
+        return Reply(tool_calls=(ToolCall("ask_follow_up", {"question": FOLLOW_UP}),))
+    for name in ("finish_warm_up", "finish_question", "finish_candidate_questions"):
+        if name in tools:
+            return Reply(text="Thank you.", tool_calls=(ToolCall(name),))
+    return Reply(text="Goodbye.")
+
+
+@pytest.fixture
+async def llm_double() -> AsyncIterator[OpenAICompatibleLLMDouble]:
+    double = OpenAICompatibleLLMDouble(eager_interviewer)
+    await double.start()
+    yield double
+    await double.stop()
+
+
+def llm_settings(settings: Settings, double: OpenAICompatibleLLMDouble) -> Settings:
+    llm = LLMSettings(
+        api_key=None, base_url=double.base_url, model=double.model, timeout_s=10.0, context_tokens=16000
+    )
+    return dataclasses.replace(settings, llm=llm)
+
+
+async def test_llm_mode_follow_ups_stop_at_the_limit(
+    new_session: NewSession,
+    cp_client: ControlPlaneClient,
+    settings: Settings,
+    llm_double: OpenAICompatibleLLMDouble,
+) -> None:
+    settings = llm_settings(settings, llm_double)
+    assert settings.llm.enabled
+    limit = settings.agent.max_follow_ups
+    created = await new_session(duration_minutes=14)  # two planned questions
+    plan = plan_by_rules(created.session, default_question_bank())
+    assert len(plan.questions) == 2
+    harness = InterviewHarness(
+        session=created.session,
+        plan=plan,
+        settings=settings,
+        client=cp_client,
+        llm_mode=True,
+        llm=create_interviewer_llm(settings),
+    )
+    async with harness as h:
+        await h.wait_for_agent_lines(1)
+        answers = 0
+        while h.interview.flow.current_node != WRAP_UP and answers < 20:
+            answers += 1
+            before = len(h.agent_lines)
+            await h.candidate_says(f"Candidate answer number {answers}.")
+            await h.wait_for_agent_lines(before + 1)
+        assert await h.finished() == "interview_finished"
+
+    expected_question_nodes = []
+    for q in (1, 2):
+        expected_question_nodes.append(f"question_{q}")
+        expected_question_nodes += [f"question_{q}_follow_up_{k}" for k in range(1, limit + 1)]
+    assert h.interview.flow.visited == [
+        "greeting",
+        "warm_up",
+        *expected_question_nodes,
+        "candidate_questions",
+        WRAP_UP,
+    ]
+    # Once the limit is used up, the model is no longer offered ask_follow_up on that question.
+    offered = [("ask_follow_up" in tool_names(r)) for r in llm_double.requests if last_role(r) == "user"]
+    assert offered.count(True) == 2 * limit
+    # The whole conversation stays in the context: the last request carries every candidate answer.
+    final_messages = " ".join(str(m.get("content")) for m in llm_double.requests[-1]["messages"])
+    assert all(f"Candidate answer number {n}." in final_messages for n in range(1, answers + 1))
+    # The planned question and the persona reached the model.
+    all_text = " ".join(str(m.get("content")) for r in llm_double.requests for m in r["messages"])
+    assert plan.questions[0].text in all_text
+    assert "technical interviewer" in all_text
+
+
+async def test_llm_mode_declined_consent_ends_politely(
+    new_session: NewSession,
+    cp_client: ControlPlaneClient,
+    settings: Settings,
+    llm_double: OpenAICompatibleLLMDouble,
+) -> None:
+    def declining(request: dict[str, Any]) -> Reply:
+        if last_role(request) == "user" and "record_consent" in tool_names(request):
+            return Reply(tool_calls=(ToolCall("record_consent", {"consent": False}),))
+        return Reply(text="Understood, goodbye.")
+
+    llm_double.policy = declining
+    settings = llm_settings(settings, llm_double)
+    created = await new_session()
+    plan = plan_by_rules(created.session, default_question_bank())
+    harness = InterviewHarness(
+        session=created.session,
+        plan=plan,
+        settings=settings,
+        client=cp_client,
+        llm_mode=True,
+        llm=create_interviewer_llm(settings),
+    )
+    async with harness as h:
+        await h.wait_for_agent_lines(1)
+        await h.candidate_says("No, I'd rather not.")
+        assert await h.finished() == "interview_finished"
+    assert h.interview.flow.visited == ["greeting", WRAP_UP]
+    assert h.interview.flow.wrap_up_reason == "consent_declined"

@@ -1,0 +1,97 @@
+"""Join and perform steps in order, then print what happened as JSON.
+
+Steps: publish | mute | unmute | unpublish | leave | sleep:SECONDS | wait-for:IDENTITY[,IDENTITY]
+       data:TOPIC:PAYLOAD[:DEST1,DEST2] | lossy:TOPIC:PAYLOAD[:DESTS]
+       attributes:K=V | metadata:TEXT | name:TEXT
+       stay:SECONDS (stay connected, recording whether the server disconnects us)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+from typing import Any
+
+from _common import ToneSource, connect, finish, log
+from livekit import rtc
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--room", required=True)
+    parser.add_argument("--identity", required=True)
+    parser.add_argument("--kind", default="")
+    parser.add_argument("--name", default="")
+    parser.add_argument("--no-publish-data", action="store_true", help="token without canPublishData")
+    parser.add_argument("steps", nargs="*")
+    args = parser.parse_args()
+
+    disconnected: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    lk_room = await connect(
+        args.identity, args.room, kind=args.kind, name=args.name, can_publish_data=not args.no_publish_data
+    )
+
+    @lk_room.on("disconnected")
+    def _gone(reason: int) -> None:
+        if not disconnected.done():
+            disconnected.set_result(rtc.DisconnectReason.Name(reason))
+
+    result: dict[str, Any] = {"identity": args.identity, "sid": lk_room.local_participant.sid}
+    tone = ToneSource(330.0)
+    playing: asyncio.Task[None] | None = None
+    publication: rtc.LocalTrackPublication | None = None
+    for step in args.steps:
+        verb, _, rest = step.partition(":")
+        log("step", step)
+        if verb == "publish":
+            publication = await tone.publish(lk_room)
+            playing = asyncio.create_task(tone.play(3600, tone=True))
+            result["track_sid"] = publication.sid
+        elif verb in ("mute", "unmute"):
+            assert publication is not None
+            track = publication.track
+            assert isinstance(track, rtc.LocalAudioTrack)
+            track.mute() if verb == "mute" else track.unmute()
+        elif verb == "unpublish":
+            assert publication is not None
+            await lk_room.local_participant.unpublish_track(publication.sid)
+        elif verb == "sleep":
+            await asyncio.sleep(float(rest))
+        elif verb == "wait-for":
+            wanted = set(rest.split(","))
+            while not wanted <= {p.identity for p in lk_room.remote_participants.values()}:
+                await asyncio.sleep(0.05)
+        elif verb in ("data", "lossy"):
+            topic, _, tail = rest.partition(":")
+            payload, _, dests = tail.partition(":")
+            await lk_room.local_participant.publish_data(
+                payload.encode(),
+                reliable=verb == "data",
+                topic=topic,
+                destination_identities=[d for d in dests.split(",") if d],
+            )
+        elif verb == "attributes":
+            key, _, value = rest.partition("=")
+            await lk_room.local_participant.set_attributes({key: value})
+        elif verb == "metadata":
+            await lk_room.local_participant.set_metadata(rest)
+        elif verb == "name":
+            await lk_room.local_participant.set_name(rest)
+        elif verb == "stay":
+            with contextlib.suppress(TimeoutError):
+                result["disconnect_reason"] = await asyncio.wait_for(
+                    asyncio.shield(disconnected), float(rest)
+                )
+        elif verb == "leave":
+            break
+        else:
+            raise SystemExit(f"unknown step {step!r}")
+    if playing is not None:
+        playing.cancel()
+    result.setdefault("disconnect_reason", disconnected.result() if disconnected.done() else None)
+    await finish(lk_room, result)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Test helpers shared across test packages (netns: WebRTC in a private network namespace)."""
