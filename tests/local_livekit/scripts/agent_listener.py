@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ from livekit.protocol import agent_dispatch, room
 
 # The tone analysis of the media tests' clients.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients"))
-from _common import ToneListener
+from _common import ToneListener, finish
 
 
 async def main() -> None:
@@ -58,18 +57,15 @@ async def main() -> None:
     track, agent = await asyncio.wait_for(subscribed.get(), args.timeout)
     listener = ToneListener()
     await listener.listen(track, args.seconds, args.timeout)
-    print(
-        json.dumps(
-            {
-                "agent_identity": agent.identity,
-                "agent_kind": int(agent.kind),
-                "agent_attributes": dict(agent.attributes),
-                **listener.summary(),
-            }
-        ),
-        flush=True,
+    await finish(
+        lk_room,
+        {
+            "agent_identity": agent.identity,
+            "agent_kind": int(agent.kind),
+            "agent_attributes": dict(agent.attributes),
+            **listener.summary(),
+        },
     )
-    await lk_room.disconnect()
 
 
 if __name__ == "__main__":
