@@ -168,7 +168,9 @@ async def run_interview_job(ctx: JobContext) -> None:
                 await client.fail(session.session_id, f"{type(exc).__name__}: {exc}")
         finally:
             await recorder.aclose()
-            journal.close(delivered_all=recorder.undelivered == 0 and not recorder.rejected)
+            # Turns a cancelled session refused are final; any other refusal is left for the next replay.
+            settled = not recorder.rejected or recorder.session_closed.is_set()
+            journal.close(delivered_all=recorder.undelivered == 0 and settled)
             with contextlib.suppress(Exception):
                 if replayed := await asyncio.wait_for(replay, TRANSCRIPT_FLUSH_TIMEOUT_S):
                     log.warning("job.replayed_transcripts", segments=replayed)

@@ -207,14 +207,22 @@ class InterviewPipeline:
     async def run(self, *, handle_sigint: bool = False) -> EndReason:
         runner = WorkerRunner(handle_sigint=handle_sigint)
         await runner.add_workers(self.worker)
+        closed_watch = asyncio.get_running_loop().create_task(self._session_closed_watch(), name="closed")
         try:
             await runner.run()
         finally:
+            closed_watch.cancel()
             if self._deadline_task is not None:
                 self._deadline_task.cancel()
         if self.end_reason is None:
             self.end_reason = "interview_finished" if self.flow.current_node == WRAP_UP else "cancelled"
         return self.end_reason
+
+    async def _session_closed_watch(self) -> None:
+        """Stop talking once the control plane refuses this session's turns because it was cancelled
+        (for example while LiveKit was unreachable, so the cancel could not close the room)."""
+        await self.recorder.session_closed.wait()
+        await self.end("session_closed")
 
     async def _deadline_watch(self) -> None:
         """Wrap up when the planned length plus a grace period is spent, even mid-answer."""

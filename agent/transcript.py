@@ -3,7 +3,8 @@
 Turns queue in memory and one sender task delivers them oldest first; the control plane stores each seq
 once, so a resend after a lost response is harmless. While the control plane is down the sender keeps
 retrying (the client backs off), and no finished turn is dropped: the job flushes before it reports the
-session complete, and a 4xx (which retrying cannot fix) is logged with the segments it refused.
+session complete, and a 4xx (which retrying cannot fix) is logged with the segments it refused. A 409
+means the session is already final (cancelled): `session_closed` is set so the interview can end.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class TranscriptRecorder:
         self.recorded: list[TranscriptSegment] = []
         self.delivered: list[TranscriptSegment] = []
         self.rejected: list[TranscriptSegment] = []
+        self.session_closed = asyncio.Event()
 
     def now_ms(self) -> int:
         """Milliseconds since the recorder started (the interview's time origin)."""
@@ -158,6 +160,8 @@ class TranscriptRecorder:
                     seqs=[s.seq for s in batch],
                 )
                 self.rejected.extend(batch)
+                if exc.session_is_final:
+                    self.session_closed.set()
             except ControlPlaneUnavailableError as exc:
                 logger.warning(
                     "transcript.control_plane_down", session_id=str(self._session_id), error=str(exc)

@@ -119,3 +119,28 @@ async def test_time_warning_then_wrap_up_when_time_is_up(
     assert h.interview.flow.visited[-2:] == ["question_2", WRAP_UP]
     assert h.interview.flow.wrap_up_reason == "time_up"
     assert "out of time" in h.agent_lines[-1]
+
+
+async def test_an_interview_whose_session_is_cancelled_stops_at_the_next_refused_turn(
+    new_session: NewSession,
+    cp_client: ControlPlaneClient,
+    settings: Settings,
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """The cancel normally closes the room; when it could not, the control plane's 409 on the next
+    transcript append still ends the interview instead of questioning a candidate whose session is over."""
+    created = await new_session()
+    plan = plan_by_rules(created.session, default_question_bank())
+    session_id = created.session.session_id
+    async with InterviewHarness(session=created.session, plan=plan, settings=settings, client=cp_client) as h:
+        await h.wait_for_agent_lines(1)
+        assert await h.recorder.flush(10)
+        cancelled = await client.post(f"/sessions/{session_id}/cancel", headers=created.owner_headers)
+        assert cancelled.status_code == 200, cancelled.text
+        await h.candidate_says("Yes, I'm ready.")
+        assert await h.finished() == "session_closed"
+    assert not any(node.startswith("question_") for node in h.interview.flow.visited)
+    assert [s.text for s in h.recorder.delivered] == [h.agent_lines[0]]
+    assert h.recorder.rejected[0].text == "Yes, I'm ready."
+    stored = await client.get(f"/sessions/{session_id}", headers=created.owner_headers)
+    assert stored.json()["status"] == "cancelled"
