@@ -5,7 +5,11 @@ import uuid
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from control_plane.db import models as m
+from control_plane.domain.interviews.services import InterviewSessionService
+from control_plane.lib.db import get_alchemy_config
 from tests.conftest import MakeUser
 from tests.control_plane.helpers import SESSION_BODY, assert_problem, create_session
 
@@ -117,3 +121,30 @@ async def test_empty_transcript(client: AsyncTestClient[Litestar], make_user: Ma
     response = await client.get(f"/sessions/{session['id']}/transcript", headers=user.headers)
     assert response.status_code == 200
     assert response.json() == {"session_id": session["id"], "status": "created", "segments": []}
+
+
+async def test_cancel_after_the_interview_completed_elsewhere_is_refused(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, db_session: AsyncSession
+) -> None:
+    """The cancel reads the session, then locks it; a completion committed in between must win (409),
+    not be overwritten by a status the request read before the lock."""
+    user = await make_user()
+    created = await create_session(client, user)
+    session_id = uuid.UUID(created["id"])
+    sessions = InterviewSessionService(session=db_session)
+    before = await db_session.get(m.InterviewSession, session_id)
+    assert before is not None
+    assert before.status == m.SessionStatus.CREATED
+
+    async with get_alchemy_config().get_session() as other:
+        row = await other.get(m.InterviewSession, session_id)
+        assert row is not None
+        row.status = m.SessionStatus.COMPLETED
+        await other.commit()
+
+    locked = await sessions.lock(session_id)
+    assert locked is before  # same identity, refreshed under the lock
+    assert locked.status == m.SessionStatus.COMPLETED
+    await db_session.rollback()
+    refused = await client.post(f"/sessions/{created['id']}/cancel", headers=user.headers)
+    assert_problem(refused, 409)

@@ -50,9 +50,16 @@ class InterviewSessionService(service.SQLAlchemyAsyncRepositoryService[m.Intervi
         return list(rows.scalars()), total
 
     async def lock(self, session_id: UUID) -> m.InterviewSession | None:
-        """The session row, locked for this transaction so concurrent transitions serialize."""
+        """The session row, locked for this transaction so concurrent transitions serialize.
+
+        populate_existing: the request may have loaded the row before taking the lock, and the identity
+        map would otherwise hand back that older status instead of the one the lock waited for.
+        """
         result = await self.repository.session.execute(
-            select(m.InterviewSession).where(m.InterviewSession.id == session_id).with_for_update()
+            select(m.InterviewSession)
+            .where(m.InterviewSession.id == session_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         session: m.InterviewSession | None = result.scalar_one_or_none()
         return session

@@ -62,7 +62,10 @@ ROOM_ENDED = frozenset({DisconnectReason.ROOM_DELETED, DisconnectReason.ROOM_CLO
 
 async def _session_for_room(db: AsyncSession, room_name: str) -> m.InterviewSession | None:
     result = await db.execute(
-        select(m.InterviewSession).where(m.InterviewSession.room_name == room_name).with_for_update()
+        select(m.InterviewSession)
+        .where(m.InterviewSession.room_name == room_name)
+        .with_for_update()
+        .execution_options(populate_existing=True)  # the status as of the lock, not an earlier read
     )
     session: m.InterviewSession | None = result.scalar_one_or_none()
     if session is not None:
