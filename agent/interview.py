@@ -60,12 +60,14 @@ def create_planner_chat_model(settings: Settings) -> BaseChatModel:
 
 
 def create_interviewer_llm(settings: Settings) -> LLMService:
-    from pipecat.services.openai.llm import OpenAILLMService
+    from agent.interviewer_llm import InterviewerLLMService
 
-    llm: LLMService = OpenAILLMService(  # type: ignore[assignment]
+    llm: LLMService = InterviewerLLMService(  # type: ignore[assignment]
         api_key=settings.llm.api_key or "not-needed",
         base_url=settings.llm.base_url,
-        settings=OpenAILLMService.Settings(model=settings.llm.model),
+        settings=InterviewerLLMService.Settings(model=settings.llm.model),
+        timeout_s=settings.llm.timeout_s,
+        developer_role=settings.llm.uses_developer_role,
     )
     return llm
 

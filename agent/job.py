@@ -138,6 +138,11 @@ async def run_interview_job(ctx: JobContext) -> None:
         session = parse_dispatch_metadata(ctx.job.metadata)
     except InvalidDispatchMetadataError as exc:
         log.error("job.invalid_metadata", reason=exc.reason, metadata=exc.raw_excerpt)
+        if exc.session_id is not None:
+            # Otherwise the candidate waits in a silent room for an interviewer that never comes.
+            async with control_plane_client(settings) as client:
+                with contextlib.suppress(ControlPlaneError):
+                    await client.fail(exc.session_id, f"Invalid interview description: {exc.reason}")
         ctx.shutdown(reason="invalid dispatch metadata")
         return
     log = log.bind(session_id=str(session.session_id))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import msgspec
 
-from agent.question_bank import Seniority
+from agent.question_bank import SessionSeniority
 
 
 class InvalidDispatchMetadataError(ValueError):
@@ -18,6 +18,16 @@ class InvalidDispatchMetadataError(ValueError):
         self.reason = reason
         # Kept short: the raw metadata goes into logs.
         self.raw_excerpt = raw[:200]
+        # When the session is still identifiable, the job can fail it instead of leaving it waiting.
+        self.session_id = _session_id_in(raw)
+
+
+def _session_id_in(raw: str) -> uuid.UUID | None:
+    try:
+        fields = msgspec.json.decode(raw)
+        return uuid.UUID(str(fields["session_id"])) if isinstance(fields, dict) else None
+    except (msgspec.DecodeError, KeyError, ValueError):
+        return None
 
 
 class InterviewSession(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -25,7 +35,7 @@ class InterviewSession(msgspec.Struct, frozen=True, forbid_unknown_fields=False)
 
     session_id: uuid.UUID
     role: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-    seniority: Seniority
+    seniority: SessionSeniority
     topics: Annotated[
         list[Annotated[str, msgspec.Meta(min_length=1, max_length=64)]], msgspec.Meta(max_length=20)
     ]

@@ -14,7 +14,7 @@ import msgspec
 import structlog
 from pydantic import BaseModel, Field
 
-from agent.question_bank import BankQuestion, QuestionBank, WarmUpQuestion
+from agent.question_bank import BankQuestion, QuestionBank, WarmUpQuestion, bank_level
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -75,9 +75,10 @@ def question_budget(duration_minutes: int) -> int:
 def candidate_questions(session: InterviewSession, bank: QuestionBank) -> list[BankQuestion]:
     """Bank questions that suit the session's role family and seniority, in bank order."""
     family = bank.role_family_for(session.role)
-    suitable = [q for q in bank.questions if family in q.role_families and session.seniority in q.seniority]
+    level = bank_level(session.seniority)
+    suitable = [q for q in bank.questions if family in q.role_families and level in q.seniority]
     if not suitable:
-        suitable = [q for q in bank.questions if session.seniority in q.seniority]
+        suitable = [q for q in bank.questions if level in q.seniority]
     return suitable
 
 
@@ -87,7 +88,7 @@ def plan_by_rules(session: InterviewSession, bank: QuestionBank) -> InterviewPla
     if not pool:
         raise PlanningError(f"the question bank has nothing for {session.seniority} {session.role}")
     budget = question_budget(session.duration_minutes)
-    wanted = [t.lower() for t in session.topics]
+    wanted = list(dict.fromkeys(bank.topic_for(t) for t in session.topics))
     by_topic = {topic: [q for q in pool if q.topic == topic] for topic in wanted}
     chosen: list[BankQuestion] = []
     while len(chosen) < budget and any(by_topic.values()):

@@ -6,16 +6,32 @@ against `good_answer_covers`), so both read it through these msgspec Structs.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 import msgspec
 
 DEFAULT_BANK_PATH: Final = Path(__file__).with_name("question_bank.yaml")
 
+# The levels the bank's questions are written for.
 Seniority = Literal["junior", "mid", "senior", "staff"]
 SENIORITY_LEVELS: Final[tuple[Seniority, ...]] = ("junior", "mid", "senior", "staff")
+# The levels a session can ask for (the control plane's); the ends of the ladder borrow the nearest
+# written level, so an intern or principal session still gets an interview.
+SessionSeniority = Literal["intern", "junior", "mid", "senior", "staff", "principal"]
+_NEAREST_BANK_LEVEL: Final[dict[str, Seniority]] = {"intern": "junior", "principal": "staff"}
+
+
+def bank_level(seniority: SessionSeniority) -> Seniority:
+    nearest = _NEAREST_BANK_LEVEL.get(seniority)
+    return nearest if nearest is not None else cast("Seniority", seniority)
+
+
+def normalize_topic(text: str) -> str:
+    """'System Design', 'system-design' and 'system_design' are one topic."""
+    return re.sub(r"[\s\-/]+", "_", text.strip().lower())
 
 
 class QuestionBankError(ValueError):
@@ -46,6 +62,8 @@ class QuestionBank(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     role_families: dict[str, RoleFamily]
     warm_up: tuple[WarmUpQuestion, ...]
     questions: tuple[BankQuestion, ...]
+    # Other names people type for a bank topic ("sql" -> "databases"), keyed by their normalized form.
+    topic_aliases: dict[str, str] = {}
 
     def __post_init__(self) -> None:
         ids = [q.id for q in self.questions] + [w.id for w in self.warm_up]
@@ -60,6 +78,18 @@ class QuestionBank(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise QuestionBankError(
                     f"question {question.id} names unknown role families {sorted(unknown)}"
                 )
+
+        topics = {q.topic for q in self.questions}
+        stray = sorted(
+            f"{alias} -> {topic}" for alias, topic in self.topic_aliases.items() if topic not in topics
+        )
+        if stray:
+            raise QuestionBankError(f"topic aliases point at topics no question has: {stray}")
+
+    def topic_for(self, requested: str) -> str:
+        """The bank topic a session's topic names, or its normalized form when the bank has none."""
+        name = normalize_topic(requested)
+        return self.topic_aliases.get(name, name)
 
     def by_id(self, question_id: str) -> BankQuestion | None:
         return next((q for q in self.questions if q.id == question_id), None)

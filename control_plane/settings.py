@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TypeVar
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
@@ -87,6 +88,11 @@ def _bool(name: str, default: bool) -> bool:
     if raw is None or raw.strip() == "":
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _opt_bool(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    return None if raw is None or raw.strip() == "" else _bool(name, False)
 
 
 def _list(name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
@@ -221,9 +227,20 @@ class LLMSettings:
         default_factory=lambda: _str("CODEVOICE_LLM_STRUCTURED_OUTPUT", "json_schema")
     )
 
+    # Pipecat Flows sends each node's instructions as "developer" messages. OpenAI knows that role; Ollama
+    # silently drops it and some llama.cpp or vLLM builds refuse it. Unset: only OpenAI's own API gets it,
+    # every other server receives the instructions as "user" messages.
+    developer_role: bool | None = field(default_factory=lambda: _opt_bool("CODEVOICE_LLM_DEVELOPER_ROLE"))
+
     @property
     def enabled(self) -> bool:
         return bool(self.api_key or self.base_url)
+
+    @property
+    def uses_developer_role(self) -> bool:
+        if self.developer_role is not None:
+            return self.developer_role
+        return self.base_url is None or urlsplit(self.base_url).hostname == "api.openai.com"
 
 
 def _speech_server_configured() -> bool:

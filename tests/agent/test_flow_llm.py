@@ -44,9 +44,17 @@ async def llm_double() -> AsyncIterator[OpenAICompatibleLLMDouble]:
     await double.stop()
 
 
-def llm_settings(settings: Settings, double: OpenAICompatibleLLMDouble) -> Settings:
+def llm_settings(
+    settings: Settings, double: OpenAICompatibleLLMDouble, *, developer_role: bool | None = True
+) -> Settings:
+    # The double reads the "developer" role as the flow's instructions, so these tests keep it on.
     llm = LLMSettings(
-        api_key=None, base_url=double.base_url, model=double.model, timeout_s=10.0, context_tokens=16000
+        api_key=None,
+        base_url=double.base_url,
+        model=double.model,
+        timeout_s=10.0,
+        context_tokens=16000,
+        developer_role=developer_role,
     )
     return dataclasses.replace(settings, llm=llm)
 
@@ -133,3 +141,44 @@ async def test_llm_mode_declined_consent_ends_politely(
         assert await h.finished() == "interview_finished"
     assert h.interview.flow.visited == ["greeting", WRAP_UP]
     assert h.interview.flow.wrap_up_reason == "consent_declined"
+
+
+async def test_a_server_other_than_openai_gets_the_flows_instructions_as_user_messages(
+    new_session: NewSession,
+    cp_client: ControlPlaneClient,
+    settings: Settings,
+    llm_double: OpenAICompatibleLLMDouble,
+) -> None:
+    """Ollama drops "developer" messages and some llama.cpp builds refuse them: a local server must
+    receive the node's task in a role every OpenAI-compatible server reads."""
+    settings = llm_settings(settings, llm_double, developer_role=None)
+    assert not settings.llm.uses_developer_role
+    created = await new_session()
+    plan = plan_by_rules(created.session, default_question_bank())
+    harness = InterviewHarness(
+        session=created.session,
+        plan=plan,
+        settings=settings,
+        client=cp_client,
+        llm_mode=True,
+        llm=create_interviewer_llm(settings),
+    )
+    async with harness as h:
+        await h.wait_for_agent_lines(1)
+    greeting = llm_double.requests[0]["messages"]
+    assert "developer" not in {m["role"] for m in greeting}
+    assert any(m["role"] == "user" and "consent" in str(m["content"]).lower() for m in greeting), greeting
+    assert greeting[0]["role"] == "system"
+    assert "technical interviewer" in str(greeting[0]["content"])
+
+
+@pytest.mark.parametrize(
+    ("base_url", "uses_developer_role"),
+    [(None, True), ("https://api.openai.com/v1", True), ("http://127.0.0.1:11434/v1", False)],
+)
+def test_the_developer_role_is_used_only_with_openais_own_api(
+    base_url: str | None, uses_developer_role: bool
+) -> None:
+    llm = LLMSettings(api_key="k", base_url=base_url, developer_role=None)
+    assert llm.uses_developer_role is uses_developer_role
+    assert LLMSettings(api_key="k", base_url=base_url, developer_role=True).uses_developer_role

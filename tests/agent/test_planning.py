@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
@@ -14,7 +14,12 @@ from langchain_core.messages import AIMessage
 
 from agent.metadata import InterviewSession, InvalidDispatchMetadataError, parse_dispatch_metadata
 from agent.planner import PlanDraft, plan_by_rules, plan_with_chat_model, question_budget
-from agent.question_bank import QuestionBankError, default_question_bank, load_question_bank
+from agent.question_bank import (
+    QuestionBankError,
+    SessionSeniority,
+    default_question_bank,
+    load_question_bank,
+)
 
 
 def metadata(**changes: Any) -> str:
@@ -97,6 +102,47 @@ def test_rules_plan_covers_requested_topics_first_and_fits_the_length() -> None:
     assert len({q.id for q in plan.questions}) == len(plan.questions)
     assert plan.planner == "rules"
     assert all("senior" in default_question_bank().by_id(q.id).seniority for q in plan.questions)  # type: ignore[union-attr]
+
+
+def test_every_seniority_the_control_plane_accepts_gets_a_plan() -> None:
+    from control_plane.domain.interviews.schemas import Seniority as ControlPlaneSeniority
+
+    bank = default_question_bank()
+    levels = get_args(ControlPlaneSeniority)
+    assert set(levels) == set(get_args(SessionSeniority))
+    for level in levels:
+        plan = plan_by_rules(session(seniority=level), bank)
+        assert plan.seniority == level
+        assert plan.questions, level
+    # The ends of the ladder borrow the nearest level the bank is written for.
+    intern = plan_by_rules(session(seniority="intern"), bank)
+    assert all("junior" in bank.by_id(q.id).seniority for q in intern.questions)  # type: ignore[union-attr]
+    principal = plan_by_rules(session(seniority="principal"), bank)
+    assert all("staff" in bank.by_id(q.id).seniority for q in principal.questions)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("typed", "topic"),
+    [
+        ("System Design", "system_design"),
+        ("system-design", "system_design"),
+        ("SQL", "databases"),
+        ("PostgreSQL", "databases"),
+        (" Python ", "python"),
+    ],
+)
+def test_topics_are_matched_as_people_type_them(typed: str, topic: str) -> None:
+    plan = plan_by_rules(session(topics=[typed], duration_minutes=15), default_question_bank())
+    assert plan.questions[0].topic == topic
+
+
+def test_topic_aliases_must_name_bank_topics(tmp_path: Path) -> None:
+    broken = tmp_path / "bank.yaml"
+    broken.write_text(
+        Path("agent/question_bank.yaml").read_text().replace("sql: databases", "sql: databasez", 1)
+    )
+    with pytest.raises(QuestionBankError, match="sql -> databasez"):
+        load_question_bank(broken)
 
 
 def test_rules_plan_is_deterministic() -> None:

@@ -6,6 +6,7 @@ this runs on loopback in the host namespace; tests/agent/test_e2e_webrtc.py cove
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -16,11 +17,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from livekit import api
 from livekit.protocol import agent_dispatch
 
 from local_livekit.contracts import ApiKeys, ServerConfig
 from local_livekit.server import ServerHandle, start_server
+from tests.agent.conftest import LoopbackControlPlane, NewSession
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +55,11 @@ async def wait_for_log(
 
 
 async def test_bad_dispatch_metadata_ends_the_job_cleanly_and_sigterm_stops_an_idle_worker(
-    server: ServerHandle, tmp_path: Path
+    server: ServerHandle,
+    tmp_path: Path,
+    control_plane: LoopbackControlPlane,
+    new_session: NewSession,
+    client: AsyncTestClient[Litestar],
 ) -> None:
     agent_name = f"codevoice-interviewer-{uuid.uuid4().hex[:6]}"
     log_path = tmp_path / "worker.log"
@@ -65,7 +73,11 @@ async def test_bad_dispatch_metadata_ends_the_job_cleanly_and_sigterm_stops_an_i
         "PYTHONPATH": str(REPO),
         "PYTHONUNBUFFERED": "1",
         "CODEVOICE_TRANSCRIPT_SPOOL_DIR": str(tmp_path / "spool"),
+        "CODEVOICE_CONTROL_PLANE_URL": control_plane.base_url,
     }
+    # A session the job can still identify although the rest of its description is unusable.
+    created = await new_session()
+    identifiable = json.dumps({"session_id": str(created.session.session_id), "seniority": "wizard"})
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [sys.executable, "-m", "agent", "start"],
@@ -79,7 +91,8 @@ async def test_bad_dispatch_metadata_ends_the_job_cleanly_and_sigterm_stops_an_i
         await wait_for_log(log_path, "registered worker", worker, 120)
         assert agent_name in log_path.read_text()
         async with api.LiveKitAPI(server.http_url, KEY, SECRET) as lkapi:
-            for number, metadata in enumerate(('{"session_id": "not-a-uuid"}', "this is not json"), start=1):
+            bad = ('{"session_id": "not-a-uuid"}', "this is not json", identifiable)
+            for number, metadata in enumerate(bad, start=1):
                 await lkapi.agent_dispatch.create_dispatch(
                     agent_dispatch.CreateAgentDispatchRequest(
                         agent_name=agent_name, room=f"bad-{uuid.uuid4().hex[:6]}", metadata=metadata
@@ -97,3 +110,10 @@ async def test_bad_dispatch_metadata_ends_the_job_cleanly_and_sigterm_stops_an_i
     assert exit_code == 0, text[-6000:]
     assert "draining worker" in text
     assert "Expected `str` of length" in text or "not JSON" in text or "Invalid" in text
+    # The identifiable session is failed with the reason, so its candidate is not left waiting.
+    stored = (
+        await client.get(f"/sessions/{created.session.session_id}", headers=created.owner_headers)
+    ).json()
+    assert stored["status"] == "failed", stored
+    assert stored["failure_reason"].startswith("Invalid interview description:"), stored
+    assert "seniority" in stored["failure_reason"], stored
