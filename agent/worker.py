@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import uuid
+from pathlib import Path
 
 import structlog
 from livekit.agents import AgentServer, JobRequest, cli
@@ -20,6 +21,7 @@ from livekit.agents.ipc.job_executor import JobExecutor, JobStatus
 from agent.control_plane_client import ControlPlaneError
 from agent.job import control_plane_client, prewarm, run_interview_job
 from agent.metadata import InvalidDispatchMetadataError, parse_dispatch_metadata
+from agent.transcript_journal import replay_journals
 from control_plane.log import configure as configure_logging
 from control_plane.settings import Settings, get_settings
 
@@ -77,6 +79,12 @@ def report_dead_jobs(server: AgentServer, settings: Settings) -> None:
         logger.error("worker.job_process_died", job_id=job_id, session_id=str(session_id), exit_code=code)
         # Built in a thread: creating its TLS context blocks for a while, and this loop supervises jobs.
         async with await asyncio.to_thread(control_plane_client, settings) as client:
+            # The dead job's journal holds the turns it had not delivered, and its lock died with it: send
+            # them now rather than when this machine happens to get its next interview.
+            try:
+                await replay_journals(Path(settings.agent.transcript_spool_dir), client)
+            except OSError as exc:
+                logger.error("worker.replay_failed", session_id=str(session_id), error=str(exc))
             with contextlib.suppress(ControlPlaneError):
                 await client.fail(session_id, JOB_DIED_REASON.format(code=code))
 

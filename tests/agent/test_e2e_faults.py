@@ -80,6 +80,11 @@ async def test_killed_job_keeps_its_turns_and_fails_the_session(
         await stack.wait_for_status(session_id, headers, "failed")
         room_name = str(failed["room_name"])
         await stack.wait_for_log("worker.job_process_died")
+        # The worker sends what the dead job journaled but had not delivered, without waiting for a job.
+        replayed = await stack.wait_for_log('"transcript.replayed"')
+        replay_lines = [line for line in replayed.splitlines() if '"transcript.replayed"' in line]
+        assert any(str(session_id) in line for line in replay_lines), replay_lines
+        assert not list((tmp_path / "spool").glob(f"{session_id}*"))
 
     job_died = JOB_DIED_REASON.format(code=-signal.SIGKILL)
     if webhooks:
