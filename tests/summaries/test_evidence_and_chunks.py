@@ -18,6 +18,10 @@ SEGMENTS = [
         5000,
         9000,
     ),
+    Segment(
+        4, "candidate", "I would never store passwords in plain text, I hash them with bcrypt.", 9000, 12000
+    ),
+    Segment(5, "candidate", "I was, um... thinking about a read replica.", 12000, 15000),
 ]
 
 
@@ -26,24 +30,43 @@ def test_normalize_ignores_case_punctuation_and_spacing() -> None:
         normalize("  The   MIGRATION locked\nthe “orders” table! ") == "the migration locked the orders table"
     )
     assert normalize("I'd split it") == normalize("Id split it")
+    assert normalize("caf\u00e9 \u2026 ok...") == normalize("CAFE\u0301 ok") == "caf\u00e9 ok"
 
 
 @pytest.mark.parametrize(
-    ("quote", "cited", "found_in", "cited_correctly"),
+    ("quote", "cited", "found_in", "stored", "cited_correctly"),
     [
-        ("the migration locked the orders table", 1, 1, True),
-        ("THE MIGRATION LOCKED THE “ORDERS” TABLE", 1, 1, True),
-        ("add the column first ... then add the index", 3, 3, True),
-        ("back-fill in batches", 1, 3, False),
+        ("the migration locked the orders table", 1, 1, "The migration locked the “orders” table", True),
+        ("THE MIGRATION LOCKED THE ORDERS TABLE!", 1, 1, "The migration locked the “orders” table", True),
+        ("back fill in batches", 1, 3, "back-fill in batches", False),
+        ("id split it", 3, 3, "I'd split it", True),
+        # An ellipsis that only opens or closes the quote drops nothing inside the stretch.
+        ("... then add the index.", 3, 3, "then add the index", True),
+        ("Honestly… the migration", 1, 1, "Honestly? The migration", True),
+        # The candidate's own hesitation, copied as said: the words are adjacent in the transcript.
+        ("um... thinking about a read replica", 5, 5, "um... thinking about a read replica", True),
+        ("um thinking about", 5, 5, "um... thinking about", True),
     ],
 )
-def test_quotes_the_candidate_said_are_located(
-    quote: str, cited: int, found_in: int, cited_correctly: bool
+def test_quotes_the_candidate_said_are_stored_as_the_transcript_has_them(
+    quote: str, cited: int, found_in: int, stored: str, cited_correctly: bool
 ) -> None:
     located = EvidenceChecker(SEGMENTS).locate(quote, cited)
     assert located is not None
     assert located.segment == found_in
+    assert located.quote == stored
     assert located.cited_correctly is cited_correctly
+    assert stored in next(s.text for s in SEGMENTS if s.seq == found_in)
+
+
+def test_a_repeated_phrase_is_taken_from_the_cited_segment() -> None:
+    segments = [
+        Segment(1, "candidate", "Use an INDEX.", 0, 1),
+        Segment(2, "candidate", "Then: use an index!", 1, 2),
+    ]
+    located = EvidenceChecker(segments).locate("use an index", 2)
+    assert located is not None
+    assert (located.segment, located.quote, located.cited_correctly) == (2, "use an index", True)
 
 
 @pytest.mark.parametrize(
@@ -52,6 +75,12 @@ def test_quotes_the_candidate_said_are_located(
         ("we don't retry on Fridays", 2),  # the interviewer said it, not the candidate
         ("the migration locked the users table", 1),
         ("then add the index ... add the column first", 3),  # elided parts out of order
+        # Fragments joined by an ellipsis are not one stretch, even in order: this one inverts the meaning.
+        ("I would ... store passwords in plain text", 4),
+        ("I would … store passwords in plain text", 4),
+        ("I would...store passwords in plain text", 4),
+        ("add the column first ... then add the index", 3),
+        ("store passwords ... with bcrypt", 4),
         ("lock", 1),  # not a whole word of the segment
         ("...", 1),
         ("", 3),

@@ -182,6 +182,46 @@ async def test_invented_quote_is_never_stored(
     assert len(llm_double.requests_for(tag)) == 2
 
 
+RECASED_QUOTE = "FOR NETWORK BOUND WORK I REACH FOR ASYNCIO"
+ELIDED_QUOTE = "I run explain analyze ... add an index"
+
+
+def with_reworded_quotes(request: ChatRequest) -> dict[str, object]:
+    card = honest_scorecard(request)
+    competencies = card["competencies"]
+    competencies[0]["evidence"] = {"segment": 1, "quote": RECASED_QUOTE}  # type: ignore[index]
+    competencies[1]["evidence"] = {"segment": 3, "quote": ELIDED_QUOTE}  # type: ignore[index]
+    return card
+
+
+async def test_quotes_are_stored_as_the_transcript_has_them_and_elisions_are_rejected(
+    workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
+) -> None:
+    session_id, tag = await create_interview()
+    llm_double.responder = lambda request: Structured(with_reworded_quotes(request))
+    workers.start()
+
+    await request_summary(summary_queue, session_id)
+
+    summary = await wait_for_summary(session_id, DONE, FAILED)
+    assert summary.status == DONE, workers.logs()
+    card = summary.scorecard
+    assert card is not None
+    communication, depth = card["competencies"][:2]
+    assert communication["evidence"] == {"segment": 1, "quote": "For network-bound work I reach for asyncio"}
+    assert communication["evidence_status"] == "verified"
+    assert RECASED_QUOTE not in json.dumps(card)
+    # The words are in segment 3 in this order, but not next to each other: not evidence.
+    assert depth["evidence"] is None
+    assert depth["evidence_status"] == "rejected_not_in_transcript"
+    assert ELIDED_QUOTE not in json.dumps(card)
+    assert any("technical depth" in flag for flag in card["flags"])
+    requests = llm_double.requests_for(tag)
+    assert len(requests) == 2
+    assert ELIDED_QUOTE in requests[-1].text
+    assert RECASED_QUOTE not in requests[-1].text.split("Your scorecard has these problems", 1)[1]
+
+
 async def test_long_transcript_is_summarised_in_chunks(
     workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
 ) -> None:

@@ -2,8 +2,9 @@
 
 A transcript that fits the context goes to the model in one call. A longer one is cut into chunks whose
 notes (with quotes) are collected first (map) and then turned into one scorecard (reduce). Every quote is
-checked against the stored transcript; the model gets one chance to repair quotes that are not there,
-after which a score keeps no quote it cannot back up and is flagged."""
+checked against the stored transcript and saved as the transcript's own text, never the model's; the
+model gets one chance to repair quotes that are not there, after which a score keeps no quote it cannot
+back up and is flagged."""
 
 from __future__ import annotations
 
