@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import jwt
 from livekit.api.access_token import TokenVerifier
@@ -19,6 +21,24 @@ _KINDS: dict[str, models.ParticipantInfo.Kind] = {
     "sip": models.ParticipantInfo.Kind.SIP,
     "agent": models.ParticipantInfo.Kind.AGENT,
 }
+
+
+def source_name(source: int) -> str:
+    """A TrackSource as `canPublishSources` spells it: the enum name lower-cased ("screen_share"), as
+    livekit/protocol's sourceToString does."""
+    try:
+        return models.TrackSource.Name(source).lower()
+    except ValueError:
+        # Go's String() of a value its enum does not know is the number; no grant can name it then either
+        return str(source)
+
+
+def _source_value(name: str) -> models.TrackSource:
+    # livekit/protocol's sourceToProto: a name it does not know becomes UNKNOWN in the permission
+    try:
+        return cast("models.TrackSource", models.TrackSource.Value(name.upper()))
+    except ValueError:
+        return models.TrackSource.UNKNOWN
 
 
 class AuthError(Exception):
@@ -41,17 +61,27 @@ class JoinGrant:
     metadata: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     can_publish: bool = True
+    # `canPublishSources` as written in the token; empty allows every source (when `can_publish`)
+    can_publish_sources: tuple[str, ...] = ()
     can_subscribe: bool = True
     can_publish_data: bool = True
     can_update_own_metadata: bool = False
     hidden: bool = False
     room_config: RoomConfiguration | None = None
 
+    def can_publish_source(self, source: int) -> bool:
+        """livekit/protocol's VideoGrant.GetCanPublishSource: `canPublish: false` forbids every source, the
+        source list only narrows a grant that allows publishing."""
+        if not self.can_publish:
+            return False
+        return not self.can_publish_sources or source_name(source) in self.can_publish_sources
+
     def permission(self) -> models.ParticipantPermission:
         return models.ParticipantPermission(
             can_publish=self.can_publish,
             can_subscribe=self.can_subscribe,
             can_publish_data=self.can_publish_data,
+            can_publish_sources=[_source_value(name) for name in self.can_publish_sources],
             can_update_metadata=self.can_update_own_metadata,
             hidden=self.hidden,
         )
@@ -81,7 +111,7 @@ def verify_join_token(token: str | None, keys: ApiKeys, *, room_param: str | Non
         raise AuthError(401, "invalid API key")
     try:
         claims = TokenVerifier(api_key, secret).verify(token)
-    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise AuthError(401, f"invalid authorization token: {exc}") from exc
 
     video = claims.video
@@ -98,7 +128,11 @@ def verify_join_token(token: str | None, keys: ApiKeys, *, room_param: str | Non
     kind = _KINDS.get(claims.kind)
     if kind is None:
         raise AuthError(400, f"unknown participant kind {claims.kind!r}")
-    sources = video.can_publish_sources
+    raw_video = unverified.get("video")
+    # The SDK's VideoGrants fills absent flags with True; livekit-server tells absent from false, so read
+    # the two whose defaults differ from the token as written (the signature is verified above).
+    raw: Mapping[str, object] = raw_video if isinstance(raw_video, dict) else {}
+    can_publish = _flag(raw, "canPublish", default=True)
     return JoinGrant(
         identity=claims.identity,
         room=room_name,
@@ -106,10 +140,34 @@ def verify_join_token(token: str | None, keys: ApiKeys, *, room_param: str | Non
         kind=kind,
         metadata=claims.metadata,
         attributes=dict(claims.attributes or {}),
-        can_publish=bool(video.can_publish) or bool(sources),
+        can_publish=can_publish,
+        can_publish_sources=_sources(raw),
         can_subscribe=bool(video.can_subscribe),
-        can_publish_data=bool(video.can_publish_data),
+        # unset `canPublishData` follows `canPublish` (VideoGrant.GetCanPublishData)
+        can_publish_data=_flag(raw, "canPublishData", default=can_publish),
         can_update_own_metadata=bool(video.can_update_own_metadata),
         hidden=bool(video.hidden),
         room_config=claims.room_config,
     )
+
+
+def _flag(video: Mapping[str, object], key: str, *, default: bool) -> bool:
+    """An optional boolean grant: absent or null takes `default`; any other non-boolean fails to decode
+    in livekit-server, so the token is refused."""
+    value = video.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise AuthError(401, f"invalid authorization token: video.{key} must be a boolean")
+    return value
+
+
+def _sources(video: Mapping[str, object]) -> tuple[str, ...]:
+    """`canPublishSources`, compared verbatim later (livekit-server neither lower-cases nor checks the
+    names: an unknown one simply matches no track)."""
+    value = video.get("canPublishSources")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise AuthError(401, "invalid authorization token: video.canPublishSources must be a list of strings")
+    return tuple(value)

@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError
 from livekit.protocol import models, rtc
 from livekit.protocol.models import DisconnectReason
 
-from local_livekit.auth import AuthError, JoinGrant, bearer_token, verify_join_token
+from local_livekit.auth import AuthError, JoinGrant, bearer_token, source_name, verify_join_token
 from local_livekit.contracts import ServerConfig
 from local_livekit.data import CHANNEL_KINDS, DataPacketError, stamp_from_sender
 from local_livekit.media import (
@@ -296,9 +296,21 @@ class ParticipantSession:
             await self.subscriber.add_candidate(candidate)
 
     async def _on_add_track(self, add: rtc.AddTrackRequest) -> None:
-        if not self.grant.can_publish:
-            self.log.warning("add_track refused: token has no canPublish", cid=add.cid)
-            self._request_refused(0, "does not have permission to publish")
+        # livekit-server's ParticipantImpl.AddTrack: the source is checked against the grant (canPublish,
+        # then canPublishSources), then the type; a refusal is a RequestResponse echoing the request.
+        if not self.grant.can_publish_source(add.source):
+            self.log.warning(
+                "add_track refused: no permission to publish this source",
+                cid=add.cid,
+                source=source_name(add.source),
+                can_publish=self.grant.can_publish,
+                can_publish_sources=list(self.grant.can_publish_sources),
+            )
+            self._add_track_refused(add, rtc.RequestResponse.Reason.NOT_ALLOWED)
+            return
+        if add.type not in (_TrackType.AUDIO, _TrackType.VIDEO):
+            self.log.warning("add_track refused: unsupported track type", cid=add.cid, type=add.type)
+            self._add_track_refused(add, rtc.RequestResponse.Reason.UNSUPPORTED_TYPE)
             return
         info = models.TrackInfo(
             sid=new_sid("TR_"),
@@ -383,6 +395,13 @@ class ParticipantSession:
                     )
                 )
             )
+
+    def _add_track_refused(self, add: rtc.AddTrackRequest, reason: rtc.RequestResponse.Reason) -> None:
+        # As livekit-server: no message and no request_id (AddTrackRequest has none), only the echoed request
+        # to say which cid was refused. livekit-client 2.23 ignores it and its publish times out.
+        response = rtc.RequestResponse(reason=reason)
+        response.add_track.CopyFrom(add)
+        self.send(rtc.SignalResponse(request_response=response))
 
     def _request_refused(self, request_id: int, message: str) -> None:
         self.send(

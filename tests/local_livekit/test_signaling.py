@@ -205,6 +205,50 @@ async def test_publishing_needs_can_publish(http: Any, server: ServerHandle) -> 
         await client.ws.close()
 
 
+async def test_publishing_is_limited_to_the_granted_sources(http: Any, server: ServerHandle) -> None:
+    audio, video, source = models.TrackType.AUDIO, models.TrackType.VIDEO, models.TrackSource
+
+    async def add_track(client: Client, cid: str, kind: Any, track_source: Any) -> rtc.SignalResponse:
+        await client.send(add_track=rtc.AddTrackRequest(cid=cid, name=cid, type=kind, source=track_source))
+        return await client.recv()  # alone in its room: the next message answers this request
+
+    def assert_refused(answer: rtc.SignalResponse, cid: str, reason: Any) -> None:
+        assert answer.WhichOneof("message") == "request_response", answer
+        # livekit-server echoes the refused request, without request_id or message
+        assert answer.request_response.reason == reason
+        assert answer.request_response.add_track.cid == cid
+        assert (answer.request_response.request_id, answer.request_response.message) == (0, "")
+
+    mic_only, joined = await join(
+        http, server, "mic-only", "mic-only-room", can_publish_sources=["microphone"]
+    )
+    assert joined.participant.permission.can_publish
+    assert list(joined.participant.permission.can_publish_sources) == [source.MICROPHONE]
+    not_allowed = rtc.RequestResponse.Reason.NOT_ALLOWED
+    assert_refused(await add_track(mic_only, "cam", video, source.CAMERA), "cam", not_allowed)
+    assert_refused(await add_track(mic_only, "screen", video, source.SCREEN_SHARE), "screen", not_allowed)
+    assert_refused(await add_track(mic_only, "no-source", audio, source.UNKNOWN), "no-source", not_allowed)
+    published = await add_track(mic_only, "mic", audio, source.MICROPHONE)
+    assert published.WhichOneof("message") == "track_published", published
+    assert published.track_published.cid == "mic"
+    assert published.track_published.track.source == source.MICROPHONE
+    # the type is checked after the source, as livekit-server does
+    unsupported = rtc.RequestResponse.Reason.UNSUPPORTED_TYPE
+    assert_refused(
+        await add_track(mic_only, "data", models.TrackType.DATA, source.MICROPHONE), "data", unsupported
+    )
+
+    # canPublish: false wins over the source list
+    muted, joined = await join(
+        http, server, "no-publish", "no-publish-room", can_publish=False, can_publish_sources=["microphone"]
+    )
+    assert not joined.participant.permission.can_publish
+    assert_refused(await add_track(muted, "mic", audio, source.MICROPHONE), "mic", not_allowed)
+    assert_refused(await add_track(muted, "cam", video, source.CAMERA), "cam", not_allowed)
+    for client in (mic_only, muted):
+        await client.ws.close()
+
+
 async def test_ping_and_ping_req_are_answered(http: Any, server: ServerHandle) -> None:
     client, _ = await join(http, server, "pinger", "ping-room")
     await client.send(ping=1234)
