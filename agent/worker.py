@@ -23,7 +23,7 @@ from agent.job import control_plane_client, prewarm, run_interview_job
 from agent.metadata import InvalidDispatchMetadataError, parse_dispatch_metadata
 from agent.transcript_journal import replay_journals
 from control_plane.log import configure as configure_logging
-from control_plane.settings import Settings, get_settings
+from control_plane.settings import Settings, settings_or_exit
 
 logger = structlog.get_logger(__name__)
 
@@ -110,7 +110,7 @@ def report_dead_jobs(server: AgentServer, settings: Settings) -> None:
 
 
 def main() -> None:
-    settings = get_settings()
+    settings = settings_or_exit("agent")
     configure_logging(settings.log)
     # livekit-agents' CLI reads these for `ctx.api`; the values come from our one settings module.
     os.environ["LIVEKIT_URL"] = settings.livekit.url

@@ -423,6 +423,16 @@ class Settings:
 
 
 @lru_cache(maxsize=1)
+def settings_or_exit(program: str) -> Settings:
+    """For a process's entry point: its settings, or one line naming every missing secret and exit code
+    2, rather than a traceback."""
+    try:
+        return get_settings()
+    except MissingSettingError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def get_settings() -> Settings:
     """The process's settings, read once. Every missing secret is named at once, not one per restart."""
     if not _is_dev():

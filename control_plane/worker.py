@@ -8,11 +8,11 @@ from __future__ import annotations
 from litestar_saq import SAQPlugin
 from litestar_saq.cli import run_saq_worker
 
-from control_plane.settings import get_settings
+from control_plane.settings import settings_or_exit
 
 
 def main() -> None:
-    settings = get_settings()
+    settings = settings_or_exit("control_plane.worker")
     plugin = SAQPlugin(settings.worker.get_config())
     worker = plugin.get_workers()[settings.worker.saq_queue_name(settings.redis)]
     # Logging is configured by the worker's startup hook (structlog), so none is passed here.

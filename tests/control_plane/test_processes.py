@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from tests.control_plane.processes import free_port, serving
 
@@ -34,6 +35,19 @@ def test_production_without_secrets_exits_naming_the_variable() -> None:
     assert result.returncode == 2
     assert "LIVEKIT_API_SECRET" in result.stderr
     assert "CODEVOICE_JWT_SECRET" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["-m", "control_plane.worker"], ["-m", "agent", "start"]], ids=["summary-worker", "agent"]
+)
+def test_workers_without_secrets_exit_naming_them_without_a_traceback(command: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env["CODEVOICE_ENV"] = "production"
+    result = subprocess.run([sys.executable, *command], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    for name in SECRETS:
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_dev_profile_supplies_development_secrets() -> None:
