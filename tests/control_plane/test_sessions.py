@@ -83,6 +83,7 @@ async def test_unknown_session_and_bad_ids(client: AsyncTestClient[Litestar], ma
         {"planned_duration_minutes": "twenty"},
         {"role_title": ""},
         {"language": "english please"},
+        {"language": "de"},
         {"unexpected": True},
     ],
 )
@@ -148,3 +149,17 @@ async def test_cancel_after_the_interview_completed_elsewhere_is_refused(
     await db_session.rollback()
     refused = await client.post(f"/sessions/{created['id']}/cancel", headers=user.headers)
     assert_problem(refused, 409)
+
+
+async def test_an_unsupported_language_is_refused_with_the_supported_ones(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    user = await make_user()
+    refused = await client.post("/sessions", json={**SESSION_BODY, "language": "fr"}, headers=user.headers)
+    body = assert_problem(refused, 400)
+    assert "available in en only" in str(body), body
+    accepted = await client.post(
+        "/sessions", json={**SESSION_BODY, "language": "en-GB"}, headers=user.headers
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["language"] == "en-GB"
