@@ -422,7 +422,6 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
 
 
-@lru_cache(maxsize=1)
 def settings_or_exit(program: str) -> Settings:
     """For a process's entry point: its settings, or one line naming every missing secret and exit code
     2, rather than a traceback."""
@@ -433,6 +432,7 @@ def settings_or_exit(program: str) -> Settings:
         raise SystemExit(2) from None
 
 
+@lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings, read once. Every missing secret is named at once, not one per restart."""
     if not _is_dev():
