@@ -56,6 +56,19 @@ def heard_consent(candidate_text: str) -> bool:
     return not (words & _NO_WORDS and not words & _YES_WORDS)
 
 
+# Short turns that ask to hear the question again; the silence prompt offers exactly that.
+_REPEAT_REQUEST = re.compile(
+    r"\b(repeat|say (that|it) again|come again|pardon|one more time|didn'?t (catch|hear|get) (that|it))\b"
+)
+_REPEAT_REQUEST_MAX_WORDS = 10
+
+
+def asks_to_repeat(candidate_text: str) -> bool:
+    """A short request to hear the question again; a long answer that happens to say "repeat" is an answer."""
+    text = candidate_text.lower()
+    return len(text.split()) <= _REPEAT_REQUEST_MAX_WORDS and _REPEAT_REQUEST.search(text) is not None
+
+
 class InterviewFlow:
     """Builds the nodes, runs the transitions, and keeps track of where the interview is."""
 
@@ -362,6 +375,8 @@ class InterviewFlow:
         function_name = self._scripted_function
         if function_name is None:
             return ScriptedTurn(say="")
+        if asks_to_repeat(candidate_text) and self._scripted_opening:
+            return ScriptedTurn(say=f"Of course. {self._scripted_opening}")
         if function_name == "record_consent":
             consent = heard_consent(candidate_text)
             return ScriptedTurn(say="", function_name=function_name, arguments={"consent": consent})

@@ -144,3 +144,28 @@ async def test_an_interview_whose_session_is_cancelled_stops_at_the_next_refused
     assert h.recorder.rejected[0].text == "Yes, I'm ready."
     stored = await client.get(f"/sessions/{session_id}", headers=created.owner_headers)
     assert stored.json()["status"] == "cancelled"
+
+
+async def test_a_candidate_who_asks_to_hear_the_question_again_gets_it_again(
+    new_session: NewSession, cp_client: ControlPlaneClient, settings: Settings
+) -> None:
+    """The silence prompt offers to repeat the question; scripted mode must keep that promise rather
+    than take the request as the answer and move on."""
+    created = await new_session(duration_minutes=20)
+    plan = plan_by_rules(created.session, default_question_bank())
+    async with InterviewHarness(session=created.session, plan=plan, settings=settings, client=cp_client) as h:
+        await h.wait_for_agent_lines(1)
+        await h.candidate_says("Yes.", then_agent_lines=2)
+        await h.candidate_says("I build payment services.", then_agent_lines=4)
+        assert h.agent_lines[-1] == f"Question 1. {plan.questions[0].text}"
+
+        await h.candidate_says("Sorry, could you repeat the question?", then_agent_lines=5)
+        assert h.agent_lines[-1] == f"Of course. Question 1. {plan.questions[0].text}"
+        assert h.interview.flow.current_node == "question_1"
+
+        # A real answer that happens to use the word is an answer, and the interview moves on.
+        await h.candidate_says(
+            "I would repeat the request with exponential backoff and an idempotency key on each retry.",
+            then_agent_lines=7,
+        )
+        assert h.agent_lines[-1] == f"Question 2. {plan.questions[1].text}"
