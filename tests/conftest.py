@@ -7,6 +7,7 @@ name, so concurrent runs on one machine never see each other's data.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,12 +21,19 @@ ADMIN_DSN = os.environ.get("CODEVOICE_TEST_ADMIN_DSN", "postgresql://postgres@12
 TEST_DB = f"cv_test_{RUN_ID}"
 _DB_URL = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{TEST_DB}"
 
+def _unused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 TEST_ENV = {
     "CODEVOICE_ENV": "test",
     "CODEVOICE_JWT_SECRET": f"test-jwt-secret-{RUN_ID}-0123456789abcdef",
     "LIVEKIT_API_KEY": "testkey",
     "LIVEKIT_API_SECRET": f"test-livekit-secret-{RUN_ID}-0123456789abcdef",
-    "LIVEKIT_URL": "ws://127.0.0.1:7880",
+    # Not 7880: a developer's `make dev` LiveKit listens there. Tests that need a server start their own.
+    "LIVEKIT_URL": f"ws://127.0.0.1:{_unused_port()}",
     "CODEVOICE_AGENT_SERVICE_TOKEN": f"test-service-token-{RUN_ID}",
     "DATABASE_URL": _DB_URL,
     "REDIS_URL": os.environ.get("CODEVOICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
