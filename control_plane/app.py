@@ -23,6 +23,7 @@ from control_plane.domain.summaries.controllers import SummaryController
 from control_plane.domain.system.controllers import HealthController
 from control_plane.domain.webhooks.controllers import LiveKitWebhookController
 from control_plane.lib import passwords, problems
+from control_plane.lib.body_guard import JSONBodyGuard
 from control_plane.lib.db import get_alchemy_config
 from control_plane.lib.redis import close_redis, open_redis, provide_redis
 from control_plane.settings import get_settings
@@ -64,6 +65,7 @@ def create_app(**overrides: Any) -> Litestar:
         on_app_init=[jwt_auth.on_app_init, log.install_request_log],
         dependencies={"redis": Provide(provide_redis, sync_to_thread=False)},
         exception_handlers={Exception: problems.unhandled_exception_handler},
+        middleware=[JSONBodyGuard],
         request_max_body_size=settings.app.max_body_bytes,
         cors_config=settings.app.get_cors_config(),
         openapi_config=_openapi_config(),

@@ -49,6 +49,7 @@ class InternalAgentController(Controller):
     async def mark_live(self, session_id: UUID, sessions: InterviewSessionService) -> StatusOut:
         session = await _locked(sessions, session_id)
         transition(session, m.SessionStatus.LIVE)
+        await sessions.save()
         return _status(session)
 
     @post("/{session_id:uuid}/transcript", status_code=HTTP_200_OK, summary="Append finished turns")
@@ -78,6 +79,7 @@ class InternalAgentController(Controller):
     ) -> StatusOut:
         session = await _locked(sessions, session_id)
         await complete_session(db_session, task_queues, session)
+        await sessions.save()
         return _status(session)
 
     @post("/{session_id:uuid}/fail", status_code=HTTP_200_OK, summary="The interview could not go on")
@@ -86,4 +88,5 @@ class InternalAgentController(Controller):
     ) -> StatusOut:
         session = await _locked(sessions, session_id)
         transition(session, m.SessionStatus.FAILED, reason=data.reason)
+        await sessions.save()
         return _status(session)

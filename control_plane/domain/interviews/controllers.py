@@ -87,6 +87,7 @@ class InterviewSessionController(Controller):
         session = await sessions.lock(session_id)
         assert session is not None  # visible a moment ago; sessions are never deleted by the API
         transition(session, m.SessionStatus.CANCELLED)
+        await sessions.save()
         # After the response, so after the commit: the agent that is disconnected finds `cancelled`.
         ending = BackgroundTask(end_room, get_settings().livekit, str(session.id), session.room_name)
         return Response(session_out(session), background=ending)

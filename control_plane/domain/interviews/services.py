@@ -49,6 +49,11 @@ class InterviewSessionService(service.SQLAlchemyAsyncRepositoryService[m.Intervi
         )
         return list(rows.scalars()), total
 
+    async def save(self) -> None:
+        """Write the changed rows now: a database refusal then fails this request, instead of a commit
+        that fails after a success response has gone out (the commit runs as the response is sent)."""
+        await self.repository.session.flush()
+
     async def lock(self, session_id: UUID) -> m.InterviewSession | None:
         """The session row, locked for this transaction so concurrent transitions serialize.
 

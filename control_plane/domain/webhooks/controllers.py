@@ -117,4 +117,6 @@ class LiveKitWebhookController(Controller):
             return {"status": "duplicate"}
         if event.room.name:
             await apply_event(db_session, task_queues, event)
+        # Written now: a refusal must be a 500 that LiveKit retries, not a failed commit after a 200.
+        await db_session.flush()
         return {"status": "applied"}
