@@ -21,6 +21,7 @@ ADMIN_DSN = os.environ.get("CODEVOICE_TEST_ADMIN_DSN", "postgresql://postgres@12
 TEST_DB = f"cv_test_{RUN_ID}"
 _DB_URL = ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{TEST_DB}"
 
+
 def _unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
