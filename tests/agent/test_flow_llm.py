@@ -11,10 +11,10 @@ import pytest
 from agent.control_plane_client import ControlPlaneClient
 from agent.flow import WRAP_UP
 from agent.interview import create_interviewer_llm
-from agent.planner import plan_by_rules
+from agent.planner import InterviewPlan, plan_by_rules
 from agent.question_bank import default_question_bank
 from control_plane.settings import LLMSettings, Settings
-from tests.agent.conftest import NewSession
+from tests.agent.conftest import CreatedSession, NewSession
 from tests.agent.harness import InterviewHarness
 from tests.agent.llm_double import OpenAICompatibleLLMDouble, Reply, ToolCall, last_role, tool_names
 
@@ -59,6 +59,20 @@ def llm_settings(
     return dataclasses.replace(settings, llm=llm)
 
 
+def llm_harness(
+    created: CreatedSession, plan: InterviewPlan, settings: Settings, cp_client: ControlPlaneClient
+) -> InterviewHarness:
+    """The interview in LLM mode, on Pipecat's OpenAI service pointed at the double by `settings`."""
+    return InterviewHarness(
+        session=created.session,
+        plan=plan,
+        settings=settings,
+        client=cp_client,
+        llm_mode=True,
+        llm=create_interviewer_llm(settings),
+    )
+
+
 async def test_llm_mode_follow_ups_stop_at_the_limit(
     new_session: NewSession,
     cp_client: ControlPlaneClient,
@@ -71,14 +85,7 @@ async def test_llm_mode_follow_ups_stop_at_the_limit(
     created = await new_session(duration_minutes=14)  # two planned questions
     plan = plan_by_rules(created.session, default_question_bank())
     assert len(plan.questions) == 2
-    harness = InterviewHarness(
-        session=created.session,
-        plan=plan,
-        settings=settings,
-        client=cp_client,
-        llm_mode=True,
-        llm=create_interviewer_llm(settings),
-    )
+    harness = llm_harness(created, plan, settings, cp_client)
     async with harness as h:
         await h.wait_for_agent_lines(1)
         answers = 0
@@ -127,14 +134,7 @@ async def test_llm_mode_declined_consent_ends_politely(
     settings = llm_settings(settings, llm_double)
     created = await new_session()
     plan = plan_by_rules(created.session, default_question_bank())
-    harness = InterviewHarness(
-        session=created.session,
-        plan=plan,
-        settings=settings,
-        client=cp_client,
-        llm_mode=True,
-        llm=create_interviewer_llm(settings),
-    )
+    harness = llm_harness(created, plan, settings, cp_client)
     async with harness as h:
         await h.wait_for_agent_lines(1)
         await h.candidate_says("No, I'd rather not.")
@@ -155,14 +155,7 @@ async def test_a_server_other_than_openai_gets_the_flows_instructions_as_user_me
     assert not settings.llm.uses_developer_role
     created = await new_session()
     plan = plan_by_rules(created.session, default_question_bank())
-    harness = InterviewHarness(
-        session=created.session,
-        plan=plan,
-        settings=settings,
-        client=cp_client,
-        llm_mode=True,
-        llm=create_interviewer_llm(settings),
-    )
+    harness = llm_harness(created, plan, settings, cp_client)
     async with harness as h:
         await h.wait_for_agent_lines(1)
     greeting = llm_double.requests[0]["messages"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from saq import Queue
@@ -97,6 +99,24 @@ def with_invented_quote(request: ChatRequest) -> dict[str, object]:
     return card
 
 
+async def summarised_with(
+    workers: WorkerProcesses,
+    summary_queue: Queue,
+    llm_double: OpenAICompatibleLLMDouble,
+    responder: Callable[[ChatRequest], Reply],
+    **worker_env: str,
+) -> tuple[Any, str]:
+    """One interview summarised by a real worker whose model answers through `responder`; the summary
+    must end `done`."""
+    session_id, tag = await create_interview()
+    llm_double.responder = responder
+    workers.start(**worker_env)
+    await request_summary(summary_queue, session_id)
+    summary = await wait_for_summary(session_id, DONE, FAILED)
+    assert summary.status == DONE, workers.logs()
+    return summary, tag
+
+
 async def test_invalid_json_answer_is_retried(
     workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
 ) -> None:
@@ -137,19 +157,12 @@ async def test_llm_timeout_is_retried(
 async def test_invented_quote_is_repaired_when_the_model_corrects_it(
     workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
 ) -> None:
-    session_id, tag = await create_interview()
 
     def respond(request: ChatRequest) -> Reply:
         asked_to_repair = "Your scorecard has these problems" in request.text
         return Structured(honest_scorecard(request) if asked_to_repair else with_invented_quote(request))
 
-    llm_double.responder = respond
-    workers.start()
-
-    await request_summary(summary_queue, session_id)
-
-    summary = await wait_for_summary(session_id, DONE, FAILED)
-    assert summary.status == DONE, workers.logs()
+    summary, tag = await summarised_with(workers, summary_queue, llm_double, respond)
     assert summary.scorecard is not None
     assert INVENTED_QUOTE not in json.dumps(summary.scorecard)
     assert all(c["evidence_status"] == "verified" for c in summary.scorecard["competencies"])
@@ -161,14 +174,9 @@ async def test_invented_quote_is_repaired_when_the_model_corrects_it(
 async def test_invented_quote_is_never_stored(
     workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
 ) -> None:
-    session_id, tag = await create_interview()
-    llm_double.responder = lambda request: Structured(with_invented_quote(request))
-    workers.start()
-
-    await request_summary(summary_queue, session_id)
-
-    summary = await wait_for_summary(session_id, DONE, FAILED)
-    assert summary.status == DONE, workers.logs()
+    summary, tag = await summarised_with(
+        workers, summary_queue, llm_double, lambda request: Structured(with_invented_quote(request))
+    )
     card = summary.scorecard
     assert card is not None
     assert INVENTED_QUOTE.lower() not in json.dumps(card).lower()
@@ -197,14 +205,9 @@ def with_reworded_quotes(request: ChatRequest) -> dict[str, object]:
 async def test_quotes_are_stored_as_the_transcript_has_them_and_elisions_are_rejected(
     workers: WorkerProcesses, summary_queue: Queue, llm_double: OpenAICompatibleLLMDouble
 ) -> None:
-    session_id, tag = await create_interview()
-    llm_double.responder = lambda request: Structured(with_reworded_quotes(request))
-    workers.start()
-
-    await request_summary(summary_queue, session_id)
-
-    summary = await wait_for_summary(session_id, DONE, FAILED)
-    assert summary.status == DONE, workers.logs()
+    summary, tag = await summarised_with(
+        workers, summary_queue, llm_double, lambda request: Structured(with_reworded_quotes(request))
+    )
     card = summary.scorecard
     assert card is not None
     communication, depth = card["competencies"][:2]
