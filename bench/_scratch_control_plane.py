@@ -35,7 +35,7 @@ def bench_env(run: str, database: str) -> dict[str, str]:
         "CODEVOICE_JWT_SECRET": f"bench-secret-{run}-0123456789abcdef0123456789",
         "LIVEKIT_API_KEY": "benchkey",
         "LIVEKIT_API_SECRET": f"bench-livekit-secret-{run}-0123456789",
-        "CODEVOICE_AGENT_SERVICE_TOKEN": f"bench-service-{run}",
+        "CODEVOICE_AGENT_SERVICE_TOKEN": f"bench-service-{run}-0123456789abcdef0123456789",
         "DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}",
         "CODEVOICE_REDIS_PREFIX": f"cvbench-{run}",
         "CODEVOICE_QUEUE": f"cvbench-{run}",

@@ -7,7 +7,7 @@ import asyncio
 import getpass
 import sys
 
-from control_plane.settings import DatabaseSettings, MissingSettingError, get_settings
+from control_plane.settings import DatabaseSettings, SettingsError, get_settings
 
 
 def db_upgrade(revision: str = "head") -> None:
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             get_settings()  # fail fast on missing secrets, before binding a port
             serve()
-    except MissingSettingError as exc:
+    except SettingsError as exc:
         print(f"codevoice: {exc}", file=sys.stderr)
         return 2
     return 0

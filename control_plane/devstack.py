@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from control_plane.cli import db_upgrade
-from control_plane.settings import REPO_ROOT, MissingSettingError, get_settings
+from control_plane.settings import REPO_ROOT, SettingsError, get_settings
 
 # The file real livekit-server reads; it also points webhooks at the control plane.
 LIVEKIT_YAML = REPO_ROOT / "livekit.yaml"
@@ -108,7 +108,7 @@ def main() -> int:
     os.environ.setdefault("CODEVOICE_ENV", "dev")
     try:
         get_settings()
-    except MissingSettingError as exc:
+    except SettingsError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 2
     print("devstack: applying migrations")

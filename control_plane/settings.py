@@ -34,7 +34,11 @@ _DEV_SECRETS: Final[dict[str, str]] = {
 }
 
 
-class MissingSettingError(RuntimeError):
+class SettingsError(RuntimeError):
+    """The settings cannot run this process; the message says what to change."""
+
+
+class MissingSettingError(SettingsError):
     """Required settings are absent outside the dev profile."""
 
     def __init__(self, *names: str) -> None:
@@ -422,12 +426,28 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
 
 
+class WeakSecretError(SettingsError):
+    """Secrets too short to resist guessing (placeholders such as "secret" or "change-me")."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__(
+            f"{', '.join(names)} must be at least {MIN_SECRET_CHARS} characters; generate one with "
+            "`openssl rand -hex 32`."
+        )
+        self.names = names
+
+
+# HS256 keys below 256 bits are guessable, and livekit-server itself refuses API secrets under 32.
+MIN_SECRET_CHARS: Final = 32
+_LONG_SECRETS: Final = ("CODEVOICE_JWT_SECRET", "LIVEKIT_API_SECRET", "CODEVOICE_AGENT_SERVICE_TOKEN")
+
+
 def settings_or_exit(program: str) -> Settings:
     """For a process's entry point: its settings, or one line naming every missing secret and exit code
     2, rather than a traceback."""
     try:
         return get_settings()
-    except MissingSettingError as exc:
+    except SettingsError as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -439,4 +459,7 @@ def get_settings() -> Settings:
         missing = [name for name in _DEV_SECRETS if not os.environ.get(name, "").strip()]
         if missing:
             raise MissingSettingError(*missing)
+        weak = [name for name in _LONG_SECRETS if len(os.environ[name].strip()) < MIN_SECRET_CHARS]
+        if weak:
+            raise WeakSecretError(*weak)
     return Settings()

@@ -35,7 +35,7 @@ TEST_ENV = {
     "LIVEKIT_API_SECRET": f"test-livekit-secret-{RUN_ID}-0123456789abcdef",
     # Not 7880: a developer's `make dev` LiveKit listens there. Tests that need a server start their own.
     "LIVEKIT_URL": f"ws://127.0.0.1:{_unused_port()}",
-    "CODEVOICE_AGENT_SERVICE_TOKEN": f"test-service-token-{RUN_ID}",
+    "CODEVOICE_AGENT_SERVICE_TOKEN": f"test-service-token-{RUN_ID}-0123456789abcdef",
     "DATABASE_URL": _DB_URL,
     "REDIS_URL": os.environ.get("CODEVOICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
     "CODEVOICE_REDIS_PREFIX": f"cvtest-{RUN_ID}",

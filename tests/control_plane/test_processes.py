@@ -37,6 +37,16 @@ def test_production_without_secrets_exits_naming_the_variable() -> None:
     assert "CODEVOICE_JWT_SECRET" not in result.stderr
 
 
+def test_production_refuses_placeholder_secrets_naming_them() -> None:
+    env = {**os.environ, "CODEVOICE_ENV": "production"}
+    env.update({"CODEVOICE_JWT_SECRET": "change-me", "LIVEKIT_API_SECRET": "secret"})
+    result = run_cli(env, "serve")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "CODEVOICE_JWT_SECRET, LIVEKIT_API_SECRET must be at least 32 characters" in result.stderr
+    assert "CODEVOICE_AGENT_SERVICE_TOKEN" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize(
     "command", [["-m", "control_plane.worker"], ["-m", "agent", "start"]], ids=["summary-worker", "agent"]
 )
