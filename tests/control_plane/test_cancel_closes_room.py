@@ -24,7 +24,7 @@ from local_livekit.server import ServerHandle, start_server
 from tests.conftest import TEST_ENV, MakeUser
 from tests.control_plane.helpers import create_session
 from tests.control_plane.processes import free_port
-from tests.local_livekit.protocol_clients import SignalParticipant
+from tests.sfu.protocol_clients import SignalParticipant
 
 
 def _use_livekit(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

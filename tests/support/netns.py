@@ -1,11 +1,13 @@
-"""Run the local LiveKit server and WebRTC clients inside a private network namespace.
+"""Run the real livekit-server and WebRTC clients inside a private network namespace.
 
-WebRTC cannot connect over loopback alone here (libwebrtc gathers no loopback candidates and aioice skips
-127.0.0.1), and tests must never send media to the host's own interfaces. So each `NetnsLiveKit` creates a
-uniquely named namespace holding a veth pair with both ends inside it (10.78.0.1/24 and 10.78.0.2/24, plus
-`lo`), starts `python -m local_livekit --config livekit.yaml` in it, and runs every client in it with
-`ip netns exec`. Signaling goes to ws://127.0.0.1:PORT and ICE uses the veth addresses. Everything is torn
-down on `close()` (processes killed, namespace deleted), also when a test fails.
+WebRTC cannot connect over loopback alone here (libwebrtc gathers no loopback candidates), and tests must
+never send media to the host's own interfaces. So each `NetnsLiveKit` creates a uniquely named namespace
+holding a veth pair with both ends inside it (10.78.0.1/24 and 10.78.0.2/24, plus `lo`), writes a
+livekit.yaml for it (the veth address as `rtc.node_ip`, no external IP discovery, one UDP mux port,
+explicit keys, short room timeouts, and any webhook URLs the test names), starts the pinned livekit-server
+(`make livekit-server`) with it inside the namespace, and runs every client there with `ip netns exec`.
+Signaling goes to ws://127.0.0.1:PORT and ICE uses the veth addresses. Everything is torn down on `close()`
+(processes killed, namespace deleted), also when a test fails.
 
 Needs root (`ip netns`). Typical use:
 
@@ -13,17 +15,21 @@ Needs root (`ip netns`). Typical use:
         result = lk.run_python(CLIENTS / "tone_receiver.py", "--room", "r1", timeout=60)
         assert result.json["peak_hz"] == ...
 
-or the `netns_livekit` pytest fixture from tests/local_livekit/conftest.py.
+or the `netns_livekit` pytest fixture from tests/sfu/conftest.py.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
 import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +38,12 @@ from typing import Any
 
 import yaml
 
+from control_plane.lib.livekit_server import find_livekit_server
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 VETH_ADDRESSES = ("10.78.0.1", "10.78.0.2")
+CLONE_NEWNET = 0x40000000
 _WAIT_FOR_PORT = """
 import socket, sys, time
 deadline = time.monotonic() + float(sys.argv[2])
@@ -81,12 +90,95 @@ class ClientResult:
         return self
 
 
+def enter_netns(ns: str) -> None:
+    """Move the calling thread (only it) into namespace `ns`; sockets it creates then belong there."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+    try:
+        if libc.setns(fd, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns failed")
+    finally:
+        os.close(fd)
+
+
+class HostForward:
+    """A TCP port on the host's 127.0.0.1 that forwards each connection to 127.0.0.1:`port` in namespace `ns`.
+
+    It lets code in the test process (the control plane calling RoomService, a test calling
+    AgentDispatchService) reach the server in the namespace: the listening socket is made in the host's
+    namespace, and a thread that has joined `ns` runs the event loop that opens the onward connections there.
+    Loopback to loopback only; nothing touches another interface.
+    """
+
+    def __init__(self, ns: str, port: int) -> None:
+        self._target = port
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self._listener.setblocking(False)
+        self.port: int = self._listener.getsockname()[1]
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(ns,), name=f"forward-{ns}", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        if self._error is not None:
+            raise NetnsError(f"cannot forward into {ns}: {self._error}")
+
+    def _run(self, ns: str) -> None:
+        try:
+            enter_netns(ns)
+            self._server = self._loop.run_until_complete(
+                asyncio.start_server(self._handle, sock=self._listener)
+            )
+        except BaseException as exc:  # reported by __init__
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target)
+        except OSError:
+            client_w.close()
+            return
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while chunk := await reader.read(65536):
+                    writer.write(chunk)
+                    await writer.drain()
+            except OSError:
+                pass
+            finally:
+                writer.close()
+
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+    def close(self) -> None:
+        def stop() -> None:
+            if self._server is not None:
+                self._server.close()
+            for task in asyncio.all_tasks(self._loop):
+                task.cancel()
+            self._loop.stop()
+
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(stop)
+            self._thread.join(10)
+        self._listener.close()
+
+
 def _run(argv: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=check, timeout=30)
 
 
 class NetnsLiveKit:
-    """A network namespace with the local LiveKit server running inside it.
+    """A network namespace with the real livekit-server running inside it.
 
     Attributes: `ns` (namespace name), `port`, `url` (ws://127.0.0.1:PORT, valid inside the namespace),
     `http_url`, `api_key`, `api_secret`, `workdir` (config and logs).
@@ -112,6 +204,7 @@ class NetnsLiveKit:
         self._extra_config = extra_config or {}
         self._procs: list[subprocess.Popen[str]] = []
         self._server: subprocess.Popen[str] | None = None
+        self._forward: HostForward | None = None
         self._created = False
 
     # -- setup / teardown ----------------------------------------------------------------------------------
@@ -132,18 +225,10 @@ class NetnsLiveKit:
     def start(self) -> NetnsLiveKit:
         self._create_namespace()
         config_path = self.workdir / "livekit.yaml"
-        config = {
-            "port": self.port,
-            "bind_addresses": ["127.0.0.1"],
-            "keys": {self.api_key: self.api_secret},
-            "rtc": {"node_ip": VETH_ADDRESSES[0]},
-            "room": {"empty_timeout": 30, "departure_timeout": 5},
-        }
-        config.update(self._extra_config)
-        config_path.write_text(yaml.safe_dump(config))
+        config_path.write_text(yaml.safe_dump(self.config()))
         log = (self.workdir / "server.log").open("w")
         self._server = subprocess.Popen(
-            self.exec_argv([PYTHON, "-m", "local_livekit", "--config", str(config_path)]),
+            self.exec_argv([str(find_livekit_server()), "--config", str(config_path)]),
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
@@ -155,6 +240,25 @@ class NetnsLiveKit:
         if not self.wait_for_port(self.port, raise_error=False) or self._server.poll() is not None:
             raise NetnsError(f"server did not start in {self.ns}:\n{self.server_log()}")
         return self
+
+    def config(self) -> dict[str, Any]:
+        """The livekit.yaml this server runs with (`extra_config` replaces whole top-level sections)."""
+        config: dict[str, Any] = {
+            "port": self.port,
+            "bind_addresses": ["127.0.0.1"],
+            "keys": {self.api_key: self.api_secret},
+            "rtc": {
+                # Set explicitly: an auto-detected node IP makes the server add public STUN servers.
+                "node_ip": VETH_ADDRESSES[0],
+                "use_external_ip": False,
+                "udp_port": self.port + 1,
+                "tcp_port": self.port + 2,
+            },
+            "room": {"empty_timeout": 30, "departure_timeout": 5},
+            "logging": {"level": "info", "json": True},
+        }
+        config.update(self._extra_config)
+        return config
 
     def wait_for_port(self, port: int, timeout: float = 20, *, raise_error: bool = True) -> bool:
         """Wait until something listens on 127.0.0.1:port inside the namespace."""
@@ -176,7 +280,22 @@ class NetnsLiveKit:
             _run(["ip", "-n", self.ns, "addr", "add", f"{address}/24", "dev", device])
             _run(["ip", "-n", self.ns, "link", "set", device, "up"])
 
+    @property
+    def host_http_url(self) -> str:
+        """http://127.0.0.1:PORT in the host's namespace, forwarded to the server (for RoomService, etc.)."""
+        if self._forward is None:
+            self._forward = HostForward(self.ns, self.port)
+        return f"http://127.0.0.1:{self._forward.port}"
+
+    @property
+    def host_url(self) -> str:
+        """The ws:// form of host_http_url, for LIVEKIT_URL in the test process."""
+        return self.host_http_url.replace("http://", "ws://", 1)
+
     def close(self) -> None:
+        if self._forward is not None:
+            self._forward.close()
+            self._forward = None
         for proc in reversed(self._procs):
             _stop(proc)
         self._procs.clear()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.local_livekit.conftest import CLIENTS
+from tests.sfu.conftest import CLIENTS
 from tests.support.netns import NetnsLiveKit
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

@@ -26,7 +26,7 @@ from livekit.protocol import agent_dispatch, room
 
 from local_livekit.contracts import ApiKeys, ServerConfig
 from local_livekit.server import ServerHandle, start_server
-from tests.local_livekit.protocol_clients import KEY, SECRET, SignalParticipant, join_token
+from tests.sfu.protocol_clients import KEY, SECRET, SignalParticipant, join_token
 from tests.support.netns import NetnsLiveKit
 
 pytestmark = pytest.mark.slow

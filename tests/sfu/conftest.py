@@ -14,7 +14,7 @@ CLIENTS = Path(__file__).parent / "clients"
 
 @pytest.fixture(scope="module")
 def netns_livekit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetnsLiveKit]:
-    """The local server running in a fresh network namespace, shared by the tests of one module."""
+    """The real livekit-server running in a fresh network namespace, shared by the tests of one module."""
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.fail("netns tests need root and iproute2 (`ip netns`)")
     with NetnsLiveKit(tmp_path_factory.mktemp("netns")) as lk:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_livekit.conftest import CLIENTS
+from tests.sfu.conftest import CLIENTS
 from tests.support.netns import PYTHON, NetnsLiveKit
 
 pytestmark = [pytest.mark.netns, pytest.mark.browser, pytest.mark.slow]

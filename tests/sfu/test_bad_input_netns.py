@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.local_livekit.conftest import CLIENTS
-from tests.local_livekit.test_media_netns import TONE_HZ, _tone_between
+from tests.sfu.conftest import CLIENTS
+from tests.sfu.test_media_netns import TONE_HZ, _tone_between
 from tests.support.netns import NetnsLiveKit
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]

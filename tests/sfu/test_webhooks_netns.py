@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.local_livekit.conftest import CLIENTS
+from tests.sfu.conftest import CLIENTS
 from tests.support.netns import NetnsLiveKit, wait_until
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
