@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck pytest venv browser-deps migrate lock clean services bench
+.PHONY: dev test lint typecheck pytest venv browser-deps migrate lock clean services bench livekit-server
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,16 +22,30 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 
 browser-deps: $(BROWSER_STAMP)
 
+## The pinned livekit-server in .tools/bin (the version is pinned in scripts/livekit-server.sh). Built with
+## `go install` (Go's module and build caches are reused), or linked from PATH when that one is the pinned
+## version. Skipped by `make dev` when LIVEKIT_URL points at another machine (LiveKit Cloud, say).
+LIVEKIT_SERVER := .tools/bin/livekit-server
+$(LIVEKIT_SERVER): scripts/livekit-server.sh
+	bash scripts/livekit-server.sh
+	touch -h $(LIVEKIT_SERVER)
+
+livekit-server: $(LIVEKIT_SERVER)
+
 ## Start Postgres and Redis when they are down (no-op when they run).
 services:
 	bash scripts/services.sh
 
 ## Run the control plane, the agent worker and the queue workers with development settings.
 dev: $(STAMP) services
+	@case "$${LIVEKIT_URL:-ws://127.0.0.1:7880}" in \
+	  *://127.0.0.1[:/]*|*://127.0.0.1|*://localhost[:/]*|*://localhost|*://\[::1\]*) \
+	    $(MAKE) --no-print-directory livekit-server ;; \
+	esac
 	CODEVOICE_ENV=dev $(BIN)/python -m control_plane.devstack
 
 ## Lint, type-check and run the whole test suite.
-test: $(STAMP) $(BROWSER_STAMP) services lint typecheck pytest
+test: $(STAMP) $(BROWSER_STAMP) $(LIVEKIT_SERVER) services lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,11 +60,10 @@ pytest: $(STAMP)
 migrate: $(STAMP)
 	CODEVOICE_ENV=dev $(BIN)/codevoice db upgrade
 
-## Benchmarks print throughput, ratios and percentiles; they are not tests. The LiveKit ones need root.
-bench: $(STAMP) services
+## Benchmarks print throughput, ratios and percentiles; they are not tests. The WebRTC one needs root.
+bench: $(STAMP) $(LIVEKIT_SERVER) services
 	$(BIN)/python bench/token_endpoint.py
 	$(BIN)/python bench/summary_throughput.py
-	$(BIN)/python bench/local_livekit_rooms.py
 	$(BIN)/python bench/agent_latency.py
 	$(BIN)/python bench/agent_webrtc.py
 
@@ -60,4 +73,4 @@ lock:
 	  && mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules

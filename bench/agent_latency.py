@@ -13,7 +13,7 @@ turn is released (user turn stopped) to the first agent audio, i.e. the pipeline
 RSS per session (CPU % is of one core); turns completed (a turn counts when the agent's audio
 arrives within 15 s of the end of speech; an overloaded machine falls behind real time and completes
 none). No WebRTC here: bench/agent_webrtc.py measures the same turns through the real worker and
-local LiveKit.
+livekit-server.
 
 With --real-models the doubles give way to the real offline Whisper tiny.en and Piper voice.
 

@@ -1,22 +1,22 @@
-"""Interviewer latency over WebRTC: simulated candidates talk to the real agent worker through local LiveKit.
+"""Interviewer latency over WebRTC: simulated candidates talk to the real agent worker through livekit-server.
 
 Everything runs as it does in production, inside a network namespace this script creates (needs root):
-the local LiveKit server, the agent worker (`python -m agent start`) and the simulated candidates
-(real rtc SDK, two to a process: bench/agent_webrtc_client.py). The real control plane runs on a scratch
-database and is reached through a Unix socket; every candidate gets its token from it, and that token
-dispatches the interviewer. The interviewer is the scripted one. Speech goes through the agent's
-`openai` providers pointed at an OpenAI-compatible speech double in the namespace that answers at once
-(a fixed transcript; a 300 ms tone), so only our stack and the WebRTC hop are measured. With
---real-models the agent runs its offline Whisper tiny.en and Piper instead.
+the pinned livekit-server (`make livekit-server`), the agent worker (`python -m agent start`) and the
+simulated candidates (real rtc SDK, two to a process: bench/agent_webrtc_client.py). The real control
+plane runs on a scratch database and is reached through a Unix socket; every candidate gets its token
+from it, and that token dispatches the interviewer. The interviewer is the scripted one. Speech goes
+through the agent's `openai` providers pointed at an OpenAI-compatible speech double in the namespace
+that answers at once (a fixed transcript; a 300 ms tone), so only our stack and the WebRTC hop are
+measured. With --real-models the agent runs its offline Whisper tiny.en and Piper instead.
 
 For each level the worker starts afresh with that many warm job processes (as an operator would size
 it), candidates arrive one every --stagger seconds and hear their greetings, then all answer together.
 Reported per level: end of speech -> first agent audio as the candidate hears it (p50/p95), the same
 as the agent measures it (from its transcript metrics), agent CPU % and memory (PSS) per session and in
-all (the worker and all its processes), the local LiveKit server's CPU %, candidates greeted, and turns
-completed (agent audio within 20 s of the end of speech).
+all (the worker and all its processes), livekit-server's CPU % (in all and per session) and memory
+(RSS), candidates greeted, and turns completed (agent audio within 20 s of the end of speech).
 
-Usage: .venv/bin/python bench/agent_webrtc.py [--levels 1,10,25,50] [--turns 3]
+Usage: .venv/bin/python bench/agent_webrtc.py [--levels 1,5,10,25,50] [--turns 3]
        .venv/bin/python bench/agent_webrtc.py --real-models --levels 1,5
 """
 
@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO))
 from _scratch_control_plane import ScratchControlPlane, scratch_control_plane  # noqa: E402
 from agent_latency import ANSWERS, RATE, espeak, percentile  # noqa: E402
 
+from control_plane.lib.livekit_server import binary_version, find_livekit_server  # noqa: E402
 from tests.support.netns import NetnsLiveKit  # noqa: E402
 
 CLIENT = BENCH / "agent_webrtc_client.py"
@@ -159,6 +160,7 @@ class LevelResult:
     agent_cpu_pct: float
     agent_pss_mb: float
     sfu_cpu_pct: float
+    sfu_rss_mb: float
 
 
 async def agent_measured_latencies(cp: ScratchControlPlane, session_ids: list[str]) -> list[float]:
@@ -267,6 +269,7 @@ async def run_level(
             agent_cpu = cpu_used(cpu_before, tree.cpu_seconds())
             sfu_cpu = sum(sfu.cpu_times()[:2]) - sfu_before
             pss = tree.pss_mb()
+            sfu_rss = sfu.memory_info().rss / 2**20
         finally:
             candidates.close()
     await asyncio.sleep(2)  # the last transcript turns reach the control plane as the jobs end
@@ -280,6 +283,7 @@ async def run_level(
         agent_cpu_pct=100 * agent_cpu / wall,
         agent_pss_mb=pss,
         sfu_cpu_pct=100 * sfu_cpu / wall,
+        sfu_rss_mb=sfu_rss,
     )
 
 
@@ -318,7 +322,8 @@ def print_row(row: LevelResult) -> None:
         f"{percentile(row.agent_measured_s, 0.95) * 1000:>6.0f} "
         f"{row.agent_cpu_pct / row.sessions:>9.1f} {row.agent_cpu_pct:>8.0f} "
         f"{row.agent_pss_mb / row.sessions:>11.0f} {row.agent_pss_mb:>7.0f} "
-        f"{row.sfu_cpu_pct:>8.1f} {row.greeted:>4}/{row.sessions:<3} "
+        f"{row.sfu_cpu_pct:>8.1f} {row.sfu_cpu_pct / row.sessions:>9.2f} {row.sfu_rss_mb:>7.0f} "
+        f"{row.greeted:>4}/{row.sessions:<3} "
         f"{row.turns_completed:>4}/{row.turns_attempted:<4}",
         flush=True,
     )
@@ -327,7 +332,7 @@ def print_row(row: LevelResult) -> None:
 async def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the namespace cleanup still runs
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--levels", default="1,10,25,50")
+    parser.add_argument("--levels", default="1,5,10,25,50")
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--real-models", action="store_true", help="offline Whisper and Piper, not doubles")
     parser.add_argument("--per-process", type=int, default=2, help="simulated candidates per client process")
@@ -339,11 +344,12 @@ async def main() -> None:
     speech = "offline Whisper tiny.en + Piper" if args.real_models else "zero-latency speech double"
     print(
         f"machine: {psutil.cpu_count()} CPUs; {speech}; {args.turns} answers per candidate; "
-        "WebRTC through local LiveKit"
+        f"WebRTC through livekit-server {binary_version(find_livekit_server())}"
     )
     print(
         f"{'sessions':>8} {'heard p50':>9} {'p95':>6} {'agent p50':>9} {'p95':>6} "
         f"{'CPU%/sess':>9} {'CPU% all':>8} {'PSS MB/sess':>11} {'PSS MB':>7} {'SFU CPU%':>8} "
+        f"{'SFU %/sess':>9} {'SFU MB':>7} "
         f"{'greeted':>8} {'turns':>9}",
         flush=True,
     )

@@ -1,8 +1,12 @@
 """`make dev`: run the whole stack on one machine with development settings.
 
-Applies migrations, then supervises the local LiveKit-protocol server (when LIVEKIT_URL points at it),
-the control plane API, the summary worker and the interviewer agent worker. Ctrl-C stops them all;
-if one of them dies, the others are stopped too, so a broken stack is never mistaken for a working one.
+Applies migrations, then supervises livekit-server (when LIVEKIT_URL points at this machine and nothing
+listens there yet; `make livekit-server` installs the pinned release), the control plane API, the summary
+worker and the interviewer agent worker. livekit-server runs with livekit.yaml, adjusted to the settings
+in force: its port is LIVEKIT_URL's (RTC over TCP on the next one), its key pair is LIVEKIT_API_KEY /
+LIVEKIT_API_SECRET's, and its webhook goes to this control plane's CODEVOICE_HOST:CODEVOICE_PORT.
+Ctrl-C stops them all; if one of them dies, the others are stopped too, so a broken stack is never
+mistaken for a working one.
 """
 
 from __future__ import annotations
@@ -12,13 +16,19 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
-from control_plane.cli import db_upgrade
-from control_plane.settings import REPO_ROOT, SettingsError, get_settings
+import yaml
 
-# The file real livekit-server reads; it also points webhooks at the control plane.
+from control_plane.cli import db_upgrade
+from control_plane.lib.livekit_server import LiveKitServerNotFoundError, find_livekit_server
+from control_plane.settings import REPO_ROOT, Settings, SettingsError, get_settings
+
+# livekit-server's development config: the dev key pair, and webhooks to the control plane on 127.0.0.1:8000.
 LIVEKIT_YAML = REPO_ROOT / "livekit.yaml"
 COLORS = ("\033[36m", "\033[35m", "\033[33m", "\033[32m", "\033[34m")
 RESET = "\033[0m"
@@ -36,27 +46,36 @@ def _port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _components() -> list[Component]:
+def livekit_config(settings: Settings, base: Path = LIVEKIT_YAML) -> dict[str, Any]:
+    """livekit.yaml (`base`) with the port, key pair and webhook URL that `settings` imply."""
+    config: dict[str, Any] = yaml.safe_load(base.read_text()) or {}
+    port = urlparse(settings.livekit.url).port or 7880
+    api_key = settings.livekit.api_key
+    host = settings.app.host if settings.app.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    config["port"] = port
+    config["keys"] = {api_key: settings.livekit.api_secret}
+    config.setdefault("rtc", {})["tcp_port"] = port + 1
+    config["webhook"] = {
+        **config.get("webhook", {}),
+        "api_key": api_key,
+        "urls": [f"http://{host}:{settings.app.port}/livekit/webhook"],
+    }
+    return config
+
+
+def _components(workdir: Path) -> list[Component]:
     settings = get_settings()
     python = sys.executable
     components: list[Component] = []
     livekit = urlparse(settings.livekit.url)
-    local_livekit = livekit.hostname in {"127.0.0.1", "localhost"}
-    if local_livekit and not _port_open(livekit.hostname or "127.0.0.1", livekit.port or 7880):
-        components.append(
-            Component(
-                "livekit",
-                (
-                    python,
-                    "-m",
-                    "local_livekit",
-                    "--config",
-                    str(LIVEKIT_YAML),
-                    "--port",
-                    str(livekit.port or 7880),
-                ),
-            )
-        )
+    on_this_machine = livekit.hostname in {"127.0.0.1", "localhost", "::1"}
+    if on_this_machine and not _port_open(livekit.hostname or "127.0.0.1", livekit.port or 7880):
+        server = find_livekit_server()
+        config = workdir / "livekit.yaml"
+        config.write_text(yaml.safe_dump(livekit_config(settings)))
+        print(f"devstack: livekit-server {server} --config {config} (livekit.yaml for these settings)")
+        components.append(Component("livekit", (str(server), "--config", str(config))))
     components.append(Component("api", (python, "-m", "control_plane", "serve")))
     components.append(Component("worker", (python, "-m", "control_plane.worker")))
     components.append(Component("agent", (python, "-m", "agent", "start")))
@@ -111,11 +130,16 @@ def main() -> int:
     except SettingsError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 2
-    print("devstack: applying migrations")
-    db_upgrade()
-    components = _components()
-    print("devstack: starting " + ", ".join(c.name for c in components))
-    return asyncio.run(_supervise(components))
+    with tempfile.TemporaryDirectory(prefix="codevoice-dev-") as workdir:
+        try:
+            components = _components(Path(workdir))
+        except LiveKitServerNotFoundError as exc:
+            print(f"devstack: {exc}", file=sys.stderr)
+            return 2
+        print("devstack: applying migrations")
+        db_upgrade()
+        print("devstack: starting " + ", ".join(c.name for c in components))
+        return asyncio.run(_supervise(components))
 
 
 if __name__ == "__main__":

@@ -198,7 +198,7 @@ class AuthSettings:
 
 @dataclass(frozen=True)
 class LiveKitSettings:
-    # The default is the local LiveKit-protocol server that `make dev` starts.
+    # The default is the livekit-server that `make dev` starts.
     url: str = field(default_factory=lambda: _str("LIVEKIT_URL", "ws://127.0.0.1:7880"))
     # The URL handed to browsers, when it differs from the one the server-side code uses.
     public_url: str | None = field(default_factory=lambda: _opt("LIVEKIT_PUBLIC_URL"))

@@ -37,6 +37,10 @@ if [ -n "$on_path" ] && [ "$(readlink -f "$on_path")" != "$(readlink -f "$target
   exit 0
 fi
 
+# The official Go tarball installs to /usr/local/go (or $GOROOT); a non-login shell may not have it on PATH.
+if ! command -v go >/dev/null 2>&1 && [ -x "${GOROOT:-/usr/local/go}/bin/go" ]; then
+  PATH="${GOROOT:-/usr/local/go}/bin:$PATH"
+fi
 if ! command -v go >/dev/null 2>&1; then
   cat >&2 <<MSG
 livekit-server: Go is not installed, so livekit-server $LIVEKIT_SERVER_VERSION cannot be built here.
