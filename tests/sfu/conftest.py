@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +22,16 @@ def netns_livekit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetnsLiv
     with NetnsLiveKit(tmp_path_factory.mktemp("netns")) as lk:
         yield lk
         print(f"--- server log ({lk.ns}) ---\n{lk.server_log()[-8000:]}")
+
+
+def server_log_entries(lk: NetnsLiveKit, **match: Any) -> list[dict[str, Any]]:
+    """The real server's JSON log lines whose fields equal all of `match` (e.g. msg=..., participant=...)."""
+    entries = []
+    for line in lk.server_log().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and all(entry.get(key) == value for key, value in match.items()):
+            entries.append(entry)
+    return entries

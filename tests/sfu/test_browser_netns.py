@@ -1,5 +1,5 @@
 """Real Chromium (livekit-client from npm, driven by Playwright) and a Python rtc SDK participant exchange
-audio through the local server, both ways (inside a network namespace)."""
+audio through the real livekit-server, both ways (all inside a network namespace)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Audio between real livekit rtc SDK participants through the local server (inside a network namespace)."""
+"""Audio between real livekit rtc SDK participants through the real livekit-server (all inside a network
+namespace)."""
 
 from __future__ import annotations
 

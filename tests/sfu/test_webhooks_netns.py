@@ -1,5 +1,6 @@
-"""Track webhooks need a participant that really publishes media, so this runs the server, the clients and a
-webhook receiver inside a network namespace."""
+"""Webhooks of the real livekit-server. Track webhooks need a participant that really publishes media, so this
+runs the server (with `webhook.urls` in its livekit.yaml), the clients and a webhook receiver inside a network
+namespace."""
 
 from __future__ import annotations
 

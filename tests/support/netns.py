@@ -138,7 +138,10 @@ class HostForward:
             self._ready.set()
             return
         self._ready.set()
-        self._loop.run_forever()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
@@ -159,16 +162,18 @@ class HostForward:
 
         await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
 
-    def close(self) -> None:
-        def stop() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in asyncio.all_tasks(self._loop):
-                task.cancel()
-            self._loop.stop()
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
+    def close(self) -> None:
         if self._thread.is_alive():
-            self._loop.call_soon_threadsafe(stop)
+            asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
         self._listener.close()
 

@@ -13,12 +13,23 @@ from typing import Any
 
 import numpy as np
 from livekit import api, rtc
+from livekit.protocol import agent_dispatch
+from livekit.protocol import room as room_service
 
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = 480  # 10 ms
 
 
-def token(identity: str, room: str, *, name: str = "", kind: str = "", **grants: Any) -> str:
+def token(
+    identity: str,
+    room: str,
+    *,
+    name: str = "",
+    kind: str = "",
+    room_config: room_service.RoomConfiguration | None = None,
+    **grants: Any,
+) -> str:
+    """A join token; `room_config` travels in it as the RoomConfiguration the server applies on join."""
     builder = (
         api.AccessToken(os.environ["LIVEKIT_API_KEY"], os.environ["LIVEKIT_API_SECRET"])
         .with_identity(identity)
@@ -29,7 +40,16 @@ def token(identity: str, room: str, *, name: str = "", kind: str = "", **grants:
         builder = builder.with_name(name)
     if kind:
         builder = builder.with_kind(kind)  # type: ignore[arg-type]
+    if room_config is not None:
+        builder = builder.with_room_config(room_config)
     return builder.to_jwt()
+
+
+def agent_dispatch_config(agent_name: str, metadata: str = "") -> room_service.RoomConfiguration:
+    """A RoomConfiguration that dispatches `agent_name` when the room is created by this join."""
+    return room_service.RoomConfiguration(
+        agents=[agent_dispatch.RoomAgentDispatch(agent_name=agent_name, metadata=metadata)]
+    )
 
 
 async def connect(identity: str, room: str, **kwargs: Any) -> rtc.Room:

@@ -1,9 +1,17 @@
 """Join and perform steps in order, then print what happened as JSON.
 
-Steps: publish | mute | unmute | unpublish | leave | sleep:SECONDS | wait-for:IDENTITY[,IDENTITY]
+Steps: publish | mute | unmute | unpublish | leave | sleep:SECONDS
+       wait-for:IDENTITY[,IDENTITY]   until all of them are in the room
+       wait-attr:IDENTITY:K=V         until that participant carries that attribute
+       wait-gone:IDENTITY             until that participant, once seen, has left
        data:TOPIC:PAYLOAD[:DEST1,DEST2] | lossy:TOPIC:PAYLOAD[:DESTS]
        attributes:K=V | metadata:TEXT | name:TEXT
        stay:SECONDS (stay connected, recording whether the server disconnects us)
+
+The real livekit-server sends the arrival and departure of a participant that publishes no track in batches
+(every 3 s), and a queued arrival is dropped when the departure comes before the batch goes out. So a
+participant that joins and leaves within one batch is never seen by the others: tests synchronise with the
+wait-* steps (attribute changes are sent at once), never with fixed sleeps alone.
 """
 
 from __future__ import annotations
@@ -13,8 +21,19 @@ import asyncio
 import contextlib
 from typing import Any
 
-from _common import ToneSource, connect, finish, log
+from _common import ToneSource, agent_dispatch_config, connect, finish, log
 from livekit import rtc
+
+
+def _present(lk_room: rtc.Room) -> set[str]:
+    return {p.identity for p in lk_room.remote_participants.values()}
+
+
+def _attributes(lk_room: rtc.Room, identity: str) -> dict[str, str]:
+    for participant in lk_room.remote_participants.values():
+        if participant.identity == identity:
+            return dict(participant.attributes)
+    return {}
 
 
 async def main() -> None:
@@ -24,16 +43,25 @@ async def main() -> None:
     parser.add_argument("--kind", default="")
     parser.add_argument("--name", default="")
     parser.add_argument("--no-publish-data", action="store_true", help="token without canPublishData")
+    parser.add_argument(
+        "--dispatch", default="", metavar="AGENT[:METADATA]", help="a RoomConfiguration in the token"
+    )
     parser.add_argument("steps", nargs="*")
     args = parser.parse_args()
 
     disconnected: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    agent_name, _, metadata = args.dispatch.partition(":")
     lk_room = await connect(
-        args.identity, args.room, kind=args.kind, name=args.name, can_publish_data=not args.no_publish_data
+        args.identity,
+        args.room,
+        kind=args.kind,
+        name=args.name,
+        can_publish_data=not args.no_publish_data,
+        room_config=agent_dispatch_config(agent_name, metadata) if agent_name else None,
     )
 
     @lk_room.on("disconnected")
-    def _gone(reason: int) -> None:
+    def _gone(reason: rtc.DisconnectReason.ValueType) -> None:
         if not disconnected.done():
             disconnected.set_result(rtc.DisconnectReason.Name(reason))
 
@@ -60,17 +88,30 @@ async def main() -> None:
             await asyncio.sleep(float(rest))
         elif verb == "wait-for":
             wanted = set(rest.split(","))
-            while not wanted <= {p.identity for p in lk_room.remote_participants.values()}:
+            while not wanted <= _present(lk_room):
+                await asyncio.sleep(0.05)
+        elif verb == "wait-attr":
+            identity, _, pair = rest.partition(":")
+            key, _, value = pair.partition("=")
+            while _attributes(lk_room, identity).get(key) != value:
+                await asyncio.sleep(0.05)
+        elif verb == "wait-gone":
+            while rest not in _present(lk_room):
+                await asyncio.sleep(0.05)
+            while rest in _present(lk_room):
                 await asyncio.sleep(0.05)
         elif verb in ("data", "lossy"):
             topic, _, tail = rest.partition(":")
             payload, _, dests = tail.partition(":")
-            await lk_room.local_participant.publish_data(
-                payload.encode(),
-                reliable=verb == "data",
-                topic=topic,
-                destination_identities=[d for d in dests.split(",") if d],
-            )
+            try:
+                await lk_room.local_participant.publish_data(
+                    payload.encode(),
+                    reliable=verb == "data",
+                    topic=topic,
+                    destination_identities=[d for d in dests.split(",") if d],
+                )
+            except Exception as exc:  # reported, so a test can tell "refused locally" from "dropped"
+                result.setdefault("data_errors", []).append(f"{type(exc).__name__}: {exc}")
         elif verb == "attributes":
             key, _, value = rest.partition("=")
             await lk_room.local_participant.set_attributes({key: value})

@@ -1,10 +1,14 @@
-"""Misbehaving clients for the bad-input tests. Prints {"mode", "outcome", ...}.
+"""Misbehaving clients for the bad-input tests against the real livekit-server.
+
+Prints {"mode", "outcome", ...}.
 
 Modes:
-  sdk-bad-secret, sdk-expired   the real SDK with a bad token (expects the connection refused)
-  garbage                       a raw WebSocket join, then garbage bytes (expects the server to close it)
-  vanish                        a raw join that offers a publisher connection and an audio track, then
-                                exits abruptly before ICE completes
+  sdk-bad-secret, sdk-expired   the real rtc SDK with a bad token; expects the connection refused and reports
+                                the SDK's error (the server answers the WebSocket upgrade with 401 and the
+                                reason as the body)
+  garbage                       a raw WebSocket join on /rtc (binary protobuf signaling), then garbage bytes;
+                                reports whether the server listed the participant before, closed the socket,
+                                and after how long RoomService no longer lists it
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import argparse
 import asyncio
 import datetime
 import os
+import time
 from typing import Any
 
 import aiohttp
 from _common import emit, token
-from aiortc import RTCConfiguration, RTCPeerConnection
-from aiortc.mediastreams import AudioStreamTrack
 from livekit import api, rtc
+from livekit.protocol import room as room_service
 from livekit.protocol import rtc as signal
 
 
@@ -49,56 +53,56 @@ async def sdk_refused(mode: str, identity: str, room: str) -> dict[str, Any]:
     return {"outcome": "connected"}
 
 
-async def raw_join(
-    session: aiohttp.ClientSession, identity: str, room: str
-) -> aiohttp.ClientWebSocketResponse:
-    ws = await session.ws_connect(
-        f"{os.environ['LIVEKIT_URL']}/rtc?protocol=16",
-        headers={"Authorization": f"Bearer {token(identity, room)}"},
-    )
-    first = signal.SignalResponse.FromString((await ws.receive()).data)
-    assert first.WhichOneof("message") == "join"
-    return ws
+async def _listed(lkapi: api.LiveKitAPI, room: str) -> list[str]:
+    try:
+        response = await lkapi.room.list_participants(room_service.ListParticipantsRequest(room=room))
+    except api.ServerError:  # the room itself may be gone already
+        return []
+    return [p.identity for p in response.participants]
 
 
 async def garbage(identity: str, room: str) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session:
-        ws = await raw_join(session, identity, room)
+    async with aiohttp.ClientSession() as session, api.LiveKitAPI() as lkapi:
+        ws = await session.ws_connect(
+            f"{os.environ['LIVEKIT_URL']}/rtc?protocol=16",
+            headers={"Authorization": f"Bearer {token(identity, room)}"},
+        )
+        first = signal.SignalResponse.FromString((await ws.receive()).data)
+        assert first.WhichOneof("message") == "join", first
+        listed_before = identity in await _listed(lkapi, room)
         await ws.send_bytes(bytes(range(256)) * 4)
-        while (await ws.receive()).type == aiohttp.WSMsgType.BINARY:
-            pass
-        return {"outcome": "closed", "close_code": ws.close_code}
-
-
-async def vanish(identity: str, room: str) -> dict[str, Any]:
-    session = aiohttp.ClientSession()
-    ws = await raw_join(session, identity, room)
-    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    pc.createDataChannel("_reliable")
-    pc.addTrack(AudioStreamTrack())
-    await pc.setLocalDescription(await pc.createOffer())
-    cid = pc.getTransceivers()[0].sender.track.id  # type: ignore[union-attr]
-    add = signal.AddTrackRequest(cid=cid, name="mic", type=0, source=2)
-    await ws.send_bytes(signal.SignalRequest(add_track=add).SerializeToString())
-    offer = signal.SessionDescription(type="offer", sdp=pc.localDescription.sdp)
-    await ws.send_bytes(signal.SignalRequest(offer=offer).SerializeToString())
-    # gone before the answer and before ICE completes: no leave, no close handshake
-    emit({"mode": "vanish", "outcome": "vanished"})
-    os._exit(0)
+        closed_by_server = False
+        async with asyncio.timeout(10):
+            while True:
+                message = await ws.receive()
+                if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+                    closed_by_server = True
+                    break
+                if message.type != aiohttp.WSMsgType.BINARY:
+                    break
+        closed_at = time.monotonic()
+        while identity in await _listed(lkapi, room) and time.monotonic() - closed_at < 15:
+            await asyncio.sleep(0.1)
+        return {
+            "outcome": "closed" if closed_by_server else "open",
+            "sid": first.join.participant.sid,
+            "close_code": ws.close_code,
+            "listed_before": listed_before,
+            "listed_after": identity in await _listed(lkapi, room),
+            "removed_after_s": time.monotonic() - closed_at,
+        }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["sdk-bad-secret", "sdk-expired", "garbage", "vanish"])
+    parser.add_argument("mode", choices=["sdk-bad-secret", "sdk-expired", "garbage"])
     parser.add_argument("--room", required=True)
     parser.add_argument("--identity", default="mallory")
     args = parser.parse_args()
     if args.mode.startswith("sdk-"):
         result = await sdk_refused(args.mode, args.identity, args.room)
-    elif args.mode == "garbage":
-        result = await garbage(args.identity, args.room)
     else:
-        result = await vanish(args.identity, args.room)
+        result = await garbage(args.identity, args.room)
     emit({"mode": args.mode, **result})
     os._exit(0)
 

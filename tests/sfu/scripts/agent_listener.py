@@ -12,12 +12,11 @@ import os
 import sys
 from pathlib import Path
 
-from livekit import api, rtc
-from livekit.protocol import agent_dispatch, room
+from livekit import rtc
 
-# The tone analysis of the media tests' clients.
+# The token and tone analysis of the media tests' clients.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients"))
-from _common import ToneListener, finish
+from _common import ToneListener, agent_dispatch_config, finish, token
 
 
 async def main() -> None:
@@ -30,16 +29,7 @@ async def main() -> None:
     parser.add_argument("--timeout", type=float, default=90.0)
     args = parser.parse_args()
 
-    config = room.RoomConfiguration(
-        agents=[agent_dispatch.RoomAgentDispatch(agent_name=args.agent_name, metadata=args.metadata)]
-    )
-    token = (
-        api.AccessToken(os.environ["LIVEKIT_API_KEY"], os.environ["LIVEKIT_API_SECRET"])
-        .with_identity(args.identity)
-        .with_grants(api.VideoGrants(room_join=True, room=args.room))
-        .with_room_config(config)
-        .to_jwt()
-    )
+    config = agent_dispatch_config(args.agent_name, args.metadata)
     subscribed: asyncio.Queue[tuple[rtc.Track, rtc.RemoteParticipant]] = asyncio.Queue()
     lk_room = rtc.Room()
 
@@ -53,7 +43,7 @@ async def main() -> None:
         ):
             subscribed.put_nowait((track, participant))
 
-    await lk_room.connect(os.environ["LIVEKIT_URL"], token)
+    await lk_room.connect(os.environ["LIVEKIT_URL"], token(args.identity, args.room, room_config=config))
     track, agent = await asyncio.wait_for(subscribed.get(), args.timeout)
     listener = ToneListener()
     await listener.listen(track, args.seconds, args.timeout)

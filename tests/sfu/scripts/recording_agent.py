@@ -1,8 +1,10 @@
 """A livekit-agents worker for the dispatch tests (explicit dispatch by AGENT_NAME).
 
-Each job writes what it was given (job id, dispatch id, agent name, metadata, room, its participant identity)
-to RECORD_DIR/<job id>.json. With TONE_HZ set it then joins its room and plays that tone for TONE_SECONDS,
-so a listener can check that the agent's audio reaches it.
+It runs inside the test namespace and registers with the real livekit-server at LIVEKIT_URL. Each job writes
+what it was given (job id, dispatch id, agent name, metadata, room, its participant identity and kind) to
+RECORD_DIR/<job id>.json. When the job's metadata is a JSON object with "tone_hz" (or TONE_HZ is set), the job
+then joins its room and plays that tone for TONE_SECONDS (20), so a listener can check that the agent's audio
+reaches it; otherwise it ends without joining.
 
 Run as `python recording_agent.py start`; the `__main__` guard matters because jobs start in forkserver
 processes that import this file again.
@@ -49,6 +51,12 @@ async def record_and_maybe_play(ctx: JobContext) -> None:
     partial.rename(out / f"{ctx.job.id}.json")
 
     tone_hz = float(os.environ.get("TONE_HZ", "0"))
+    try:
+        requested = json.loads(ctx.job.metadata or "null")
+    except ValueError:
+        requested = None
+    if isinstance(requested, dict) and "tone_hz" in requested:
+        tone_hz = float(requested["tone_hz"])
     if not tone_hz:
         return
     await ctx.connect(auto_subscribe=AutoSubscribe.SUBSCRIBE_NONE)
