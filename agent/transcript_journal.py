@@ -59,7 +59,12 @@ def _journal_files(spool_dir: Path) -> list[Path]:
 
 @contextlib.contextmanager
 def _claimed(path: Path) -> Iterator[bool]:
-    with path.open("rb") as handle:
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        yield False  # listed, then removed by its job as it ended: nothing is left to replay
+        return
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -113,3 +113,24 @@ async def test_a_live_jobs_journal_is_not_replayed(cp_client: ControlPlaneClient
         assert journal.path.exists()
     finally:
         journal.close(delivered_all=True)
+
+
+async def test_a_journal_that_vanishes_after_the_listing_does_not_stop_the_replay(
+    new_session: NewSession, cp_client: ControlPlaneClient, client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    """A job that ends removes its journal; a replay running at that moment (a dead job's worker replays
+    the spool at once) has listed the file already. It must skip it and still replay the others."""
+    import uuid
+
+    from agent.control_plane_client import TranscriptSegment
+
+    created = await new_session()
+    crashed = TranscriptJournal(tmp_path, created.session.session_id)
+    crashed.append(TranscriptSegment(seq=0, speaker="agent", text="Welcome.", start_ms=0, end_ms=500))
+    crashed.close(delivered_all=False)
+    # Listed by the replay (it sorts first), gone when opened: a dangling link behaves exactly so.
+    (tmp_path / f"{uuid.UUID(int=0)}.jsonl").symlink_to(tmp_path / "removed-when-its-job-ended.jsonl")
+
+    assert await replay_journals(tmp_path, cp_client) == 1
+    assert not crashed.path.exists()
+    assert await stored_turns(client, created, 1) == [(0, "agent", "Welcome.")]
