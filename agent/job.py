@@ -49,6 +49,8 @@ logger = structlog.get_logger(__name__)
 
 PREWARM_KEY = "codevoice.prewarmed"
 TRANSCRIPT_FLUSH_TIMEOUT_S = 30.0
+# How long a candidate's departure waits for a newer connection of the same candidate to show up.
+CANDIDATE_SWAP_GRACE_S = 0.5
 
 
 @dataclass
@@ -274,6 +276,10 @@ async def _run_in_room(
 
     @transport.event_handler("on_participant_disconnected")
     async def on_participant_disconnected(_transport: LiveKitTransport, participant_id: str) -> None:
+        # A candidate who opens the interview again (a second tab) joins with the same identity:
+        # livekit-server drops the older connection (DUPLICATE_IDENTITY) and the SDK reports it leaving
+        # in the same burst as the newer one joining. Look at the room once that burst is through.
+        await asyncio.sleep(CANDIDATE_SWAP_GRACE_S)
         remaining = [
             p
             for p in transport._client.room.remote_participants.values()

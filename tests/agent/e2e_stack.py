@@ -1,17 +1,19 @@
-"""The end-to-end stack shared by the WebRTC tests: local LiveKit, the interviewer worker and a candidate
-inside a network namespace the test creates, and the real control plane app in the test process.
+"""The end-to-end stack shared by the WebRTC tests: the real livekit-server, the interviewer worker and a
+candidate inside a network namespace the test creates (tests/support/netns.py), and the real control plane
+app in the test process.
 
 The control plane listens on two sockets of one uvicorn server: a Unix socket (the agent's route, through
 `CODEVOICE_CONTROL_PLANE_SOCKET`) and a TCP socket on 127.0.0.1 *inside* the namespace, opened from a
-thread that briefly joins the namespace (setns), so local LiveKit can post its webhooks to it. No test
-traffic leaves loopback or the namespace.
+thread that briefly joins the namespace, so livekit-server can post its webhooks to it. A second webhook
+URL in the namespace goes to a `WebhookRecorder`, which keeps every verified event with its arrival time,
+so tests can assert what the server really sends (disconnect reasons, order, timing). No test traffic
+leaves loopback or the namespace.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import os
 import random
@@ -32,14 +34,18 @@ import pytest
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from livekit import api
+from livekit.protocol.webhook import WebhookEvent
 
 from tests.agent.audio import espeak_pcm, silence
 from tests.conftest import TEST_ENV
-from tests.support.netns import NetnsLiveKit
+from tests.support.netns import NetnsLiveKit, enter_netns
 
 REPO = Path(__file__).resolve().parents[2]
 CANDIDATE = Path(__file__).parent / "clients" / "candidate.py"
-CLONE_NEWNET = 0x40000000
+# The worker registers once its first job process has loaded the speech models, which agent.worker allows
+# 120 s (initialize_process_timeout): on a busy 2-core machine that takes well over a minute.
+WORKER_REGISTER_TIMEOUT_S = 180.0
 
 
 def write_wav(path: Path, pcm: bytes) -> Path:
@@ -57,13 +63,7 @@ def listen_in_netns(ns: str, port: int) -> socket.socket:
 
     def opener() -> None:
         try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    raise OSError(ctypes.get_errno(), "setns failed")
-            finally:
-                os.close(fd)
+            enter_netns(ns)
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
@@ -81,6 +81,67 @@ def listen_in_netns(ns: str, port: int) -> socket.socket:
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+@dataclass(frozen=True)
+class ReceivedWebhook:
+    at: float  # time.monotonic() on arrival
+    event: WebhookEvent
+
+
+class WebhookRecorder:
+    """A second webhook receiver for livekit-server, inside the namespace: it checks each delivery's
+    signature (livekit.api.WebhookReceiver) and keeps the event and its arrival time, in arrival order."""
+
+    def __init__(self, sock: socket.socket, api_key: str, api_secret: str) -> None:
+        self._sock = sock
+        self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
+        self.received: list[ReceivedWebhook] = []
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, sock=self._sock)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:  # keep-alive: several requests per connection
+                head = await reader.readuntil(b"\r\n\r\n")
+                headers = {}
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+                event = self._receiver.receive(body.decode(), token)
+                self.received.append(ReceivedWebhook(time.monotonic(), event))
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    def events(self, room: str, kind: str | None = None) -> list[ReceivedWebhook]:
+        return [
+            r for r in self.received if r.event.room.name == room and (kind is None or r.event.event == kind)
+        ]
+
+    async def wait_for(self, room: str, kind: str, timeout: float, count: int = 1) -> list[ReceivedWebhook]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(found := self.events(room, kind)) >= count:
+                return found
+            await asyncio.sleep(0.1)
+        raise AssertionError(
+            f"no {kind} x{count} for {room} within {timeout} s; got "
+            f"{[r.event.event for r in self.events(room)]}"
+        )
 
 
 async def wait_for_text(path: Path, text: str, timeout: float, process: subprocess.Popen[bytes]) -> None:
@@ -101,6 +162,7 @@ class InterviewStack:
     worker_log: Path
     tmp_path: Path
     client: AsyncTestClient[Litestar]
+    webhooks: WebhookRecorder | None
 
     def log_tail(self, chars: int = 8000) -> str:
         return self.worker_log.read_text(errors="replace")[-chars:]
@@ -111,8 +173,23 @@ class InterviewStack:
         await wait_for_text(self.worker_log, text, timeout, self.worker)
         return self.log_tail(200_000)
 
+    async def wait_for_log_count(self, text: str, count: int, timeout: float = 30) -> None:
+        """Wait until the worker's log holds `text` at least `count` times."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.worker.poll() is None:
+            if self.worker_log.read_text(errors="replace").count(text) >= count:
+                return
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"worker never logged {text!r} x{count}:\n{self.log_tail()}")
+
     def start_candidate(
-        self, token: str, answer: str, *, leave_signal: Path, timeout_s: float = 150
+        self,
+        token: str,
+        answer: str,
+        *,
+        leave_signal: Path,
+        timeout_s: float = 150,
+        skip_greeting: bool = False,
     ) -> subprocess.Popen[str]:
         answer_wav = write_wav(
             self.tmp_path / f"answer-{uuid.uuid4().hex[:6]}.wav",
@@ -130,6 +207,7 @@ class InterviewStack:
             str(leave_signal),
             "--timeout",
             str(timeout_s),
+            *(["--skip-greeting"] if skip_greeting else []),
         )
 
     async def wait_for_candidate_turn(
@@ -180,8 +258,9 @@ async def interview_stack(
     webhooks: bool = True,
     worker_env: dict[str, str] | None = None,
 ) -> AsyncIterator[InterviewStack]:
-    """Control plane (Unix socket + webhook port in the namespace), local LiveKit, a started worker
-    (`worker_env` adds to its environment)."""
+    """Control plane (Unix socket + webhook port in the namespace), livekit-server (posting its webhooks to
+    the control plane and to a WebhookRecorder when `webhooks`), a started worker (`worker_env` adds to its
+    environment)."""
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.fail("this test needs root and iproute2 (`ip netns`)")
     from control_plane.app import create_app
@@ -193,12 +272,17 @@ async def interview_stack(
     unix_sock.setblocking(False)
     # A fresh namespace has no listeners, so any port there is free; keep clear of the server's range.
     webhook_port = random.randrange(33000, 40000)
+    recorder_port = webhook_port + 1
     extra: dict[str, object] = {}
     if webhooks:
         extra["webhook"] = {
             "api_key": TEST_ENV["LIVEKIT_API_KEY"],
-            "urls": [f"http://127.0.0.1:{webhook_port}/livekit/webhook"],
+            "urls": [
+                f"http://127.0.0.1:{webhook_port}/livekit/webhook",
+                f"http://127.0.0.1:{recorder_port}/recorded",
+            ],
         }
+    recorder: WebhookRecorder | None = None
     worker: subprocess.Popen[bytes] | None = None
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
@@ -212,6 +296,8 @@ async def interview_stack(
             sockets = [unix_sock]
             if webhooks:
                 sockets.append(listen_in_netns(lk.ns, webhook_port))
+                recorder = WebhookRecorder(listen_in_netns(lk.ns, recorder_port), lk.api_key, lk.api_secret)
+                await recorder.start()
             server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
             serving = asyncio.create_task(server.serve(sockets=sockets))
             while not server.started:
@@ -239,8 +325,8 @@ async def interview_stack(
                     cwd=REPO,
                     start_new_session=True,
                 )
-            await wait_for_text(worker_log, "registered worker", 90, worker)
-            yield InterviewStack(lk, worker, worker_log, tmp_path, client)
+            await wait_for_text(worker_log, "registered worker", WORKER_REGISTER_TIMEOUT_S, worker)
+            yield InterviewStack(lk, worker, worker_log, tmp_path, client, recorder)
     finally:
         if worker is not None and worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
@@ -248,4 +334,6 @@ async def interview_stack(
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
+        if recorder is not None:
+            await recorder.close()
         unix_sock.close()

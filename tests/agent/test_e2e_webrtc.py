@@ -1,8 +1,8 @@
 """End to end over real WebRTC, inside a network namespace this test creates.
 
-The local LiveKit server, the interviewer worker (`python -m agent start`) and a candidate (real rtc SDK)
+The real livekit-server, the interviewer worker (`python -m agent start`) and a candidate (real rtc SDK)
 run in the namespace; the control plane runs in this test process with its real Postgres, reachable from
-the namespace through a Unix socket, and local LiveKit posts its webhooks to it on the namespace's
+the namespace through a Unix socket, and livekit-server posts its webhooks to it on the namespace's
 loopback (the shared stack is tests/agent/e2e_stack.py). The candidate joins with the token the control
 plane issues (which dispatches `codevoice-interviewer`), hears a spoken greeting, answers with espeak
 speech, and its words reach the stored transcript. SIGTERM then drains the worker: the running interview
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
 from tests.agent.audio import word_error_rate
 from tests.agent.conftest import NewSession
@@ -57,6 +58,14 @@ async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
         result = (await finished).check().json
         exit_code = await asyncio.to_thread(worker.wait, 90)
         worker_log = stack.worker_log
+        # Both left on their own; the empty room closes once the departure timeout has passed.
+        assert stack.webhooks is not None
+        room_name = str(
+            (await client.get(f"/sessions/{session_id}", headers=created.owner_headers)).json()["room_name"]
+        )
+        finished_room = (await stack.webhooks.wait_for(room_name, "room_finished", timeout=30))[0]
+        left = stack.webhooks.events(room_name, "participant_left")
+        departure_timeout_s = lk.config()["room"]["departure_timeout"]
 
     log_text = worker_log.read_text(errors="replace")
     assert exit_code == 0, log_text[-6000:]
@@ -82,3 +91,17 @@ async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
     assert reply_metrics[0]["stt_ttfb_ms"] > 0
     status = (await client.get(f"/sessions/{session_id}", headers=created.owner_headers)).json()["status"]
     assert status == "completed"
+    # What livekit-server reports for an interview that ended normally: the candidate left (CLIENT_INITIATED),
+    # then the agent, on its own (CLIENT_INITIATED: it had reported `complete` first, so the control plane
+    # does not read its departure as a crash) or, when it was still finishing its last words, removed by
+    # the room closing (ROOM_CLOSED): agents do not keep a room open. room_finished comes last, once
+    # departure_timeout has passed since the last participant left on its own (counted in whole seconds).
+    kinds_and_reasons = [(r.event.participant.kind, r.event.participant.disconnect_reason) for r in left]
+    assert kinds_and_reasons[0] == (ParticipantInfo.Kind.STANDARD, DisconnectReason.CLIENT_INITIATED)
+    assert kinds_and_reasons[1:] in (
+        [(ParticipantInfo.Kind.AGENT, DisconnectReason.CLIENT_INITIATED)],
+        [(ParticipantInfo.Kind.AGENT, DisconnectReason.ROOM_CLOSED)],
+    ), kinds_and_reasons
+    on_their_own = [r for r in left if r.event.participant.disconnect_reason != DisconnectReason.ROOM_CLOSED]
+    assert finished_room.at - on_their_own[-1].at > departure_timeout_s - 1.0
+    assert stack.webhooks.events(room_name)[-1] is finished_room

@@ -1,15 +1,19 @@
 """Cancelling a session closes its LiveKit room through the server API.
 
-The LiveKit peer is the local LiveKit-protocol server on loopback (signaling and Twirp need no ICE), with
-the control plane's own keys; the candidate joins it with the token the control plane issued.
+The LiveKit peer is the real livekit-server in a network namespace (tests/support/netns.py), with the
+control plane's own keys; the app under test reaches its RoomService through the namespace's host port
+(LIVEKIT_URL = `lk.host_url`). The candidate is a real rtc SDK client inside the namespace that joins with
+the token the control plane issued, and reports the reason the server gave when it was disconnected.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +22,14 @@ from litestar.testing import AsyncTestClient
 from livekit import api
 from livekit.protocol import room as room_pb
 
+from control_plane.domain.rooms.server_api import delete_room
 from control_plane.settings import get_settings
-from local_livekit.contracts import ApiKeys, ServerConfig
-from local_livekit.server import ServerHandle, start_server
 from tests.conftest import TEST_ENV, MakeUser
 from tests.control_plane.helpers import create_session
 from tests.control_plane.processes import free_port
-from tests.sfu.protocol_clients import SignalParticipant
+from tests.support.netns import NetnsLiveKit
+
+ROOM_MEMBER = Path(__file__).parents[1] / "agent" / "clients" / "room_member.py"
 
 
 def _use_livekit(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
@@ -33,23 +38,18 @@ def _use_livekit(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 
 
 @pytest.fixture
-def livekit(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServerHandle]:
-    """The server on an event loop of its own: Litestar's test client blocks the test's loop while the
-    app handles a request, and the app calls this server during the request."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="local-livekit", daemon=True)
-    thread.start()
-    keys = ApiKeys({TEST_ENV["LIVEKIT_API_KEY"]: TEST_ENV["LIVEKIT_API_SECRET"]})
-    handle = asyncio.run_coroutine_threadsafe(start_server(ServerConfig(port=0, keys=keys)), loop).result(10)
-    _use_livekit(monkeypatch, handle.url)
-    try:
-        yield handle
-    finally:
-        asyncio.run_coroutine_threadsafe(handle.close(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        get_settings.cache_clear()  # monkeypatch restores LIVEKIT_URL next; the next read sees it
+def livekit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[NetnsLiveKit]:
+    """The real livekit-server with the control plane's keys; the app's LIVEKIT_URL points at it."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        pytest.fail("this test needs root and iproute2 (`ip netns`)")
+    with NetnsLiveKit(
+        tmp_path / "livekit", api_key=TEST_ENV["LIVEKIT_API_KEY"], api_secret=TEST_ENV["LIVEKIT_API_SECRET"]
+    ) as lk:
+        _use_livekit(monkeypatch, lk.host_url)
+        try:
+            yield lk
+        finally:
+            get_settings.cache_clear()  # monkeypatch restores LIVEKIT_URL next; the next read sees it
 
 
 def _events(captured: str) -> list[dict[str, Any]]:
@@ -62,32 +62,55 @@ async def _rooms(lk: api.LiveKitAPI, name: str) -> list[str]:
     return [r.name for r in listed.rooms]
 
 
+async def _participants(lk: api.LiveKitAPI, room: str) -> list[str]:
+    try:
+        listed = await lk.room.list_participants(room_pb.ListParticipantsRequest(room=room))
+    except api.TwirpError as exc:
+        if exc.code == api.TwirpErrorCode.NOT_FOUND:
+            return []
+        raise
+    return [p.identity for p in listed.participants if p.state == p.ACTIVE]
+
+
+@pytest.mark.netns
+@pytest.mark.slow
 async def test_cancelling_a_joined_session_deletes_its_room_and_disconnects_the_candidate(
-    client: AsyncTestClient[Litestar], make_user: MakeUser, livekit: ServerHandle
+    client: AsyncTestClient[Litestar], make_user: MakeUser, livekit: NetnsLiveKit
 ) -> None:
     user = await make_user()
     session = await create_session(client, user)
+    room = session["room_name"]
     issued = await client.post("/livekit/token", json={"session_id": session["id"]}, headers=user.headers)
     assert issued.status_code == 201, issued.text
-    async with (
-        api.LiveKitAPI(livekit.http_url, TEST_ENV["LIVEKIT_API_KEY"], TEST_ENV["LIVEKIT_API_SECRET"]) as lk,
-        SignalParticipant(livekit.http_url, issued.json()["participant_token"]) as candidate,
-    ):
-        assert candidate.join is not None
-        assert candidate.join.room.name == session["room_name"]
-        assert await _rooms(lk, session["room_name"]) == [session["room_name"]]
+    candidate = livekit.popen_python(
+        ROOM_MEMBER, "--url", livekit.url, "--token", issued.json()["participant_token"], "--timeout", "60"
+    )
+    async with api.LiveKitAPI(livekit.host_http_url, livekit.api_key, livekit.api_secret) as lk:
+        for _ in range(300):
+            if await _participants(lk, room) or candidate.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        joined = await _participants(lk, room)
+        # The candidate is in the room under the identity the control plane's token gave it.
+        assert joined == [f"user-{user.id}"], (joined, livekit.server_log()[-3000:])
+        assert await _rooms(lk, room) == [room]
 
         cancelled = await client.post(f"/sessions/{session['id']}/cancel", headers=user.headers)
         assert cancelled.status_code == 200, cancelled.text
         assert cancelled.json()["status"] == "cancelled"
 
+        result = (await asyncio.to_thread(livekit.wait, candidate, 30)).check().json
         for _ in range(100):
-            left = [m for m in candidate.messages if m.WhichOneof("message") == "leave"]
-            if left and not await _rooms(lk, session["room_name"]):
+            if not await _rooms(lk, room):
                 break
             await asyncio.sleep(0.1)
-        assert await _rooms(lk, session["room_name"]) == []
-        assert left, [m.WhichOneof("message") for m in candidate.messages]
+        assert await _rooms(lk, room) == []
+    # The server itself disconnected the candidate, and said why.
+    assert (result["room"], result["identity"], result["disconnect_reason"]) == (
+        room,
+        joined[0],
+        "ROOM_DELETED",
+    )
     # The token the candidate still holds cannot be exchanged for a new one.
     again = await client.post("/livekit/token", json={"session_id": session["id"]}, headers=user.headers)
     assert again.status_code == 409
@@ -115,10 +138,11 @@ async def test_cancel_succeeds_when_livekit_is_unreachable(
     assert "ClientConnectorError" in failures[0]["error"]
 
 
+@pytest.mark.netns
 async def test_cancelling_a_session_whose_room_never_existed_warns_of_nothing(
     client: AsyncTestClient[Litestar],
     make_user: MakeUser,
-    livekit: ServerHandle,
+    livekit: NetnsLiveKit,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     user = await make_user()
@@ -129,3 +153,6 @@ async def test_cancelling_a_session_whose_room_never_existed_warns_of_nothing(
     assert cancelled.status_code == 200, cancelled.text
     # LiveKit's not_found is the expected answer here, not a failure worth a warning.
     assert [e for e in logs if e["event"] == "room.delete_failed"] == []
+    # livekit-server answers DeleteRoom for a room it never had with Twirp not_found, which is what
+    # delete_room reads as "no such room".
+    assert await delete_room(get_settings().livekit, session["room_name"]) is False

@@ -3,6 +3,8 @@
 It joins with the token the control plane issued (which dispatches the interviewer), waits for the
 agent's greeting and measures it, then answers by publishing real speech (16 kHz mono PCM from a file).
 It waits for the agent's reply, optionally waits for a signal file, leaves, and prints one JSON line.
+With --skip-greeting (a candidate rejoining an interview already under way) it answers at once. When the
+server disconnects it, it prints `{"disconnect_reason": NAME}` (a livekit DisconnectReason) and exits 0.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ async def main() -> None:
     parser.add_argument("--answer-wav", required=True)
     parser.add_argument("--leave-when", default="", help="leave once this file exists")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--skip-greeting", action="store_true", help="answer without waiting for a greeting")
     args = parser.parse_args()
     with wave.open(args.answer_wav, "rb") as wav:
         answer = wav.readframes(wav.getnframes())
@@ -99,8 +102,18 @@ async def main() -> None:
             )
             listeners.add(asyncio.ensure_future(agent_audio.listen(track)))
 
+    leaving = False
+
+    @room.on("disconnected")
+    def _disconnected(reason: rtc.DisconnectReason.ValueType) -> None:
+        if not leaving:
+            name = rtc.DisconnectReason.Name(reason)
+            log("disconnected by the server:", name)
+            print(json.dumps({"disconnect_reason": name}), flush=True)
+            os._exit(0)
+
     await room.connect(args.url, args.token)
-    log("joined", room.name)
+    log("joined", room.name, room.local_participant.identity, room.local_participant.sid)
     source = rtc.AudioSource(RATE, 1, queue_size_ms=40)
     track = rtc.LocalAudioTrack.create_audio_track("microphone", source)
     await room.local_participant.publish_track(
@@ -116,9 +129,10 @@ async def main() -> None:
             await speak(source, silence)
 
     # The greeting: at least two seconds of agent speech, then a pause (it asks whether we are ready).
-    await keep_quiet(
-        lambda: agent_audio.loud_s > 2.0 and agent_audio.quiet_for() > 1.5, args.timeout, "greeting"
-    )
+    if not args.skip_greeting:
+        await keep_quiet(
+            lambda: agent_audio.loud_s > 2.0 and agent_audio.quiet_for() > 1.5, args.timeout, "greeting"
+        )
     greeting_s = agent_audio.loud_s
     log("greeting heard", greeting_s)
     agent_audio.loud_since_mark = 0.0
@@ -133,6 +147,7 @@ async def main() -> None:
         "reply_loud_s": round(agent_audio.loud_since_mark, 2),
         "agent": agent,
     }
+    leaving = True
     await room.disconnect()
     print(json.dumps(result), flush=True)
     sys.stderr.flush()
