@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from aiohttp import web
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from livekit import api
@@ -90,42 +91,32 @@ class ReceivedWebhook:
 
 
 class WebhookRecorder:
-    """A second webhook receiver for livekit-server, inside the namespace: it checks each delivery's
-    signature (livekit.api.WebhookReceiver) and keeps the event and its arrival time, in arrival order."""
+    """A second webhook receiver for livekit-server, inside the namespace (an aiohttp app on a socket opened
+    there): it checks each delivery's signature (livekit.api.WebhookReceiver) and keeps the event and its
+    arrival time, in arrival order."""
 
     def __init__(self, sock: socket.socket, api_key: str, api_secret: str) -> None:
         self._sock = sock
         self._receiver = api.WebhookReceiver(api.TokenVerifier(api_key, api_secret))
         self.received: list[ReceivedWebhook] = []
-        self._server: asyncio.Server | None = None
+        self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, sock=self._sock)
+        app = web.Application()
+        app.router.add_post("/{path:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
+        if self._runner is not None:
+            await self._runner.cleanup()
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:  # keep-alive: several requests per connection
-                head = await reader.readuntil(b"\r\n\r\n")
-                headers = {}
-                for line in head.decode("latin-1").split("\r\n")[1:]:
-                    if ":" in line:
-                        name, value = line.split(":", 1)
-                        headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                token = headers.get("authorization", "").removeprefix("Bearer ").strip()
-                event = self._receiver.receive(body.decode(), token)
-                self.received.append(ReceivedWebhook(time.monotonic(), event))
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
+    async def _handle(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        event = self._receiver.receive(await request.text(), token)
+        self.received.append(ReceivedWebhook(time.monotonic(), event))
+        return web.Response()
 
     def events(self, room: str, kind: str | None = None) -> list[ReceivedWebhook]:
         return [
