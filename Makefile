@@ -40,7 +40,8 @@ services:
 dev: $(STAMP) services
 	@case "$${LIVEKIT_URL:-ws://127.0.0.1:7880}" in \
 	  *://127.0.0.1[:/]*|*://127.0.0.1|*://localhost[:/]*|*://localhost|*://\[::1\]*) \
-	    $(MAKE) --no-print-directory livekit-server ;; \
+	    $(MAKE) --no-print-directory livekit-server \
+	      || echo "make dev: no livekit-server installed; devstack uses one already listening at LIVEKIT_URL, or stops" ;; \
 	esac
 	CODEVOICE_ENV=dev $(BIN)/python -m control_plane.devstack
 

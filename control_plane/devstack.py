@@ -2,12 +2,12 @@
 
 Applies migrations, then supervises livekit-server (when LIVEKIT_URL points at this machine and nothing
 listens there yet; `make livekit-server` installs the pinned release), the control plane API, the summary
-worker and the interviewer agent worker. livekit-server runs with livekit.yaml, adjusted to the settings
-in force: its port is LIVEKIT_URL's (RTC over TCP on the next one), its key pair is LIVEKIT_API_KEY /
-LIVEKIT_API_SECRET's, and its webhook goes to this control plane's CODEVOICE_HOST:CODEVOICE_PORT.
-Ctrl-C stops them all; if one of them dies, the others are stopped too, so a broken stack is never
-mistaken for a working one.
-"""
+worker and the interviewer agent worker (pointed at this control plane: CODEVOICE_CONTROL_PLANE_URL defaults
+to CODEVOICE_HOST:CODEVOICE_PORT here). livekit-server runs with livekit.yaml, adjusted to the settings in
+force: its port is LIVEKIT_URL's (RTC over TCP on the next one), its key pair is LIVEKIT_API_KEY /
+LIVEKIT_API_SECRET's, and its webhook goes to this control plane's CODEVOICE_HOST:CODEVOICE_PORT. Ctrl-C
+stops them all; if one of them dies, the others are stopped too, so a broken stack is never mistaken for a
+working one."""
 
 from __future__ import annotations
 
@@ -41,9 +41,18 @@ class Component:
 
 
 def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+    try:
+        socket.create_connection((host, port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+def control_plane_url(settings: Settings) -> str:
+    """Where this machine's processes reach the control plane that devstack runs (CODEVOICE_HOST/PORT)."""
+    host = settings.app.host if settings.app.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{settings.app.port}"
 
 
 def livekit_config(settings: Settings, base: Path = LIVEKIT_YAML) -> dict[str, Any]:
@@ -51,15 +60,13 @@ def livekit_config(settings: Settings, base: Path = LIVEKIT_YAML) -> dict[str, A
     config: dict[str, Any] = yaml.safe_load(base.read_text()) or {}
     port = urlparse(settings.livekit.url).port or 7880
     api_key = settings.livekit.api_key
-    host = settings.app.host if settings.app.host not in {"0.0.0.0", "::", ""} else "127.0.0.1"  # noqa: S104
-    host = f"[{host}]" if ":" in host else host
     config["port"] = port
     config["keys"] = {api_key: settings.livekit.api_secret}
     config.setdefault("rtc", {})["tcp_port"] = port + 1
     config["webhook"] = {
         **config.get("webhook", {}),
         "api_key": api_key,
-        "urls": [f"http://{host}:{settings.app.port}/livekit/webhook"],
+        "urls": [f"{control_plane_url(settings)}/livekit/webhook"],
     }
     return config
 
@@ -126,10 +133,13 @@ async def _supervise(components: list[Component]) -> int:
 def main() -> int:
     os.environ.setdefault("CODEVOICE_ENV", "dev")
     try:
-        get_settings()
+        settings = get_settings()
     except SettingsError as exc:
         print(f"devstack: {exc}", file=sys.stderr)
         return 2
+    if "CODEVOICE_CONTROL_PLANE_URL" not in os.environ and not settings.agent.control_plane_socket:
+        # The agent reports to the control plane that this stack runs, on whatever port it was given.
+        os.environ["CODEVOICE_CONTROL_PLANE_URL"] = control_plane_url(settings)
     with tempfile.TemporaryDirectory(prefix="codevoice-dev-") as workdir:
         try:
             components = _components(Path(workdir))

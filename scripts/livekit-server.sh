@@ -44,8 +44,9 @@ fi
 if ! command -v go >/dev/null 2>&1; then
   cat >&2 <<MSG
 livekit-server: Go is not installed, so livekit-server $LIVEKIT_SERVER_VERSION cannot be built here.
-  Either install Go 1.26 or later (https://go.dev/doc/install, or your distribution's golang package) and run
-  \`make livekit-server\` again, or put a livekit-server $LIVEKIT_SERVER_VERSION binary on PATH.
+  Either install Go 1.26 or later from https://go.dev/dl (distribution packages are often older: Debian 12's
+  golang-go is 1.19, too old) and run \`make livekit-server\` again, or put a livekit-server
+  $LIVEKIT_SERVER_VERSION binary on PATH (release archives: github.com/livekit/livekit-server/releases).
   Any running livekit-server or LiveKit Cloud also works: set LIVEKIT_URL (and LIVEKIT_PUBLIC_URL for
   browsers), LIVEKIT_API_KEY and LIVEKIT_API_SECRET to it, and point its webhook at /livekit/webhook.
 MSG

@@ -1,11 +1,13 @@
 """`make dev`'s supervisor (`python -m control_plane.devstack`) as a real process: it starts the pinned
-livekit-server next to the API, the summary worker and the agent, and livekit-server's webhooks reach the
-control plane. Runs on free loopback ports (not 7880/8000, which a developer's own `make dev` may hold);
-no peer connection is made, so nothing leaves loopback."""
+livekit-server next to the API, the summary worker and the agent; livekit-server's webhooks reach the
+control plane, and so do the agent's reports, on whatever port the control plane was given. Runs on free
+loopback ports (not 7880/8000, which a developer's own `make dev` may hold); no peer connection is made, so
+nothing leaves loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -116,21 +118,45 @@ async def test_devstack_runs_livekit_server_whose_webhooks_reach_the_control_pla
                     headers=headers,
                 )
             ).json()
+            second = (
+                await http.post(
+                    "/sessions",
+                    json={"role_title": "Data Engineer", "seniority": "mid", "topics": ["sql"]},
+                    headers=headers,
+                )
+            ).json()
+
+            async def status_of(session_id: str, wanted: str) -> dict[str, object]:
+                body: dict[str, object] = {}
+                for _ in range(150):
+                    body = (await http.get(f"/sessions/{session_id}", headers=headers)).json()
+                    if body["status"] == wanted:
+                        break
+                    await asyncio.sleep(0.2)
+                return body
+
             async with api.LiveKitAPI(
                 f"http://127.0.0.1:{lk_port}", TEST_ENV["LIVEKIT_API_KEY"], TEST_ENV["LIVEKIT_API_SECRET"]
             ) as lkapi:
                 await lkapi.room.create_room(room_pb.CreateRoomRequest(name=session["room_name"]))
                 await lkapi.room.delete_room(room_pb.DeleteRoomRequest(room=session["room_name"]))
-            # room_finished, signed by livekit-server and verified by the control plane, ends the session
-            status = session["status"]
-            for _ in range(100):
-                status = (await http.get(f"/sessions/{session['id']}", headers=headers)).json()["status"]
-                if status == "completed":
-                    break
-                await asyncio.sleep(0.2)
+                # room_finished, signed by livekit-server and verified by the control plane, ends the session
+                finished = await status_of(session["id"], "completed")
+                # A dispatch whose metadata names a session but no role: the interviewer fails that session
+                # (without joining the room), through the control plane on the port devstack gave it.
+                await lkapi.agent_dispatch.create_dispatch(
+                    api.CreateAgentDispatchRequest(
+                        agent_name="codevoice-interviewer",
+                        room=second["room_name"],
+                        metadata=json.dumps({"session_id": second["id"]}),
+                    )
+                )
+                failed = await status_of(second["id"], "failed")
         log = output.read_text(errors="replace")
-        assert status == "completed", log[-6000:]
+        assert finished["status"] == "completed", log[-6000:]
         assert '"webhook_event": "room_finished"' in log
+        assert failed["status"] == "failed", log[-6000:]
+        assert str(failed["failure_reason"]).startswith("Invalid interview description"), failed
     finally:
         children = psutil.Process(devstack.pid).children(recursive=True) if devstack.poll() is None else []
         commands = [" ".join(c.cmdline()) for c in children if c.is_running()]
