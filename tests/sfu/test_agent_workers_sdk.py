@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +28,7 @@ from livekit import api
 from livekit.protocol import agent_dispatch, room
 
 from tests.sfu.conftest import CLIENTS, server_log_entries
-from tests.support.netns import NetnsLiveKit, wait_until
+from tests.support.netns import NetnsLiveKit, stop_process, wait_until
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -67,20 +65,6 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")[-6000:] if self.log_path.exists() else ""
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    """SIGTERM (the worker drains its jobs), then SIGKILL."""
-    if process.poll() is not None:
-        return
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-    except ProcessLookupError:
-        return
-
-
 @pytest.fixture(scope="module")
 def worker(netns_livekit: NetnsLiveKit, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     lk = netns_livekit
@@ -101,10 +85,10 @@ def worker(netns_livekit: NetnsLiveKit, tmp_path_factory: pytest.TempPathFactory
         timeout=60,
     )
     if not registered or process.poll() is not None:
-        _stop(process)
+        stop_process(process, grace_s=20)
         pytest.fail(f"the worker did not register\n{started.log_tail()}")
     yield started
-    _stop(process)
+    stop_process(process, grace_s=20)
 
 
 def _lkapi(lk: NetnsLiveKit) -> api.LiveKitAPI:

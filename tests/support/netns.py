@@ -302,7 +302,7 @@ class NetnsLiveKit:
             self._forward.close()
             self._forward = None
         for proc in reversed(self._procs):
-            _stop(proc)
+            stop_process(proc)
         self._procs.clear()
         if self._created:
             _run(["ip", "netns", "del", self.ns], check=False)
@@ -351,7 +351,7 @@ class NetnsLiveKit:
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop(proc)
+            stop_process(proc)
             stdout, stderr = proc.communicate()
             stderr += f"\n[netns] killed after {timeout}s"
         return ClientResult([str(a) for a in proc.args], proc.returncode, stdout, stderr)  # type: ignore[union-attr]
@@ -376,12 +376,13 @@ class NetnsLiveKit:
         return self._server is not None and self._server.poll() is None
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_process(proc: subprocess.Popen[str], grace_s: float = 5) -> None:
+    """SIGTERM to the process group, SIGKILL after `grace_s` (an agent worker drains its jobs meanwhile)."""
     if proc.poll() is not None:
         return
     try:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
+        proc.wait(timeout=grace_s)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         try:
             os.killpg(proc.pid, signal.SIGKILL)
