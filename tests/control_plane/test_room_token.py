@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -29,6 +30,7 @@ async def test_token_joins_exactly_one_room_as_the_caller(
     assert claims.video.room == session["room_name"]
     assert claims.video.room_join is True
     assert claims.video.can_publish is True
+    assert claims.video.can_publish_sources == ["microphone"]
     assert claims.video.can_subscribe is True
     assert not claims.video.room_admin
     assert not claims.video.room_create
@@ -79,3 +81,77 @@ async def test_token_bad_input(client: AsyncTestClient[Litestar], make_user: Mak
     )
     assert_problem(response, 400)
     assert_problem(await client.post("/livekit/token", json={"session_id": str(uuid.uuid4())}), 401)
+
+
+# The body livekit-client 2.23.0's TokenSource.endpoint sends (src/room/token-source/TokenSource.ts:
+# TokenSourceRequest.toJsonString({useProtoFieldName: true})) when every fetch option is set, recorded from
+# the SDK itself; test_token_source_contract.py runs the SDK against a live server.
+def sdk_body(room_name: str, agent_name: str = "codevoice-interviewer") -> dict[str, Any]:
+    return {
+        "room_name": room_name,
+        "participant_name": "Ann",
+        "participant_identity": "ann",
+        "participant_metadata": "m",
+        "participant_attributes": {"a": "b"},
+        "room_config": {"agents": [{"agent_name": agent_name, "metadata": "x"}]},
+    }
+
+
+async def test_standard_request_by_room_name_the_server_decides_the_rest(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    user = await make_user()
+    session = await create_session(client, user)
+    response = await client.post("/livekit/token", json=sdk_body(session["room_name"]), headers=user.headers)
+    assert response.status_code == 201, response.text
+    claims = api.TokenVerifier(TEST_ENV["LIVEKIT_API_KEY"], TEST_ENV["LIVEKIT_API_SECRET"]).verify(
+        response.json()["participant_token"]
+    )
+    assert claims.identity == f"user-{user.id}"
+    assert claims.name == (await client.get("/auth/me", headers=user.headers)).json()["display_name"]
+    assert not claims.metadata
+    assert not claims.attributes
+    assert claims.video is not None
+    assert claims.video.room == session["room_name"]
+    assert claims.room_config is not None
+    (dispatch,) = claims.room_config.agents
+    assert dispatch.agent_name == "codevoice-interviewer"
+    assert json.loads(dispatch.metadata)["session_id"] == session["id"]
+
+    # both names of the session, agreeing
+    both = {"session_id": session["id"], "room_name": session["room_name"]}
+    assert (await client.post("/livekit/token", json=both, headers=user.headers)).status_code == 201
+    # a room_config that repeats the room and names no agent
+    repeat = {"room_name": session["room_name"], "room_config": {"name": session["room_name"]}}
+    assert (await client.post("/livekit/token", json=repeat, headers=user.headers)).status_code == 201
+
+
+async def test_standard_request_cannot_reach_past_its_session(
+    client: AsyncTestClient[Litestar], make_user: MakeUser
+) -> None:
+    owner, other = await make_user(), await make_user()
+    session, others = await create_session(client, owner), await create_session(client, other)
+    room = session["room_name"]
+
+    def post(body: dict[str, Any]) -> Any:
+        return client.post("/livekit/token", json=body, headers=owner.headers)
+
+    assert_problem(await post(sdk_body(others["room_name"])), 404)
+    assert_problem(await post(sdk_body("interview-0000000000000000")), 404)
+    problem = assert_problem(await post(sdk_body(room, agent_name="some-other-agent")), 403)
+    assert "codevoice-interviewer" in problem["detail"]
+    two_agents = {"room_name": room, "room_config": {"agents": [{"agent_name": "codevoice-interviewer"}] * 2}}
+    assert_problem(await post(two_agents), 400)
+    server_only: dict[str, Any]
+    for server_only in ({"empty_timeout": 3600}, {"max_participants": 50}, {"egress": {}}, {"metadata": "x"}):
+        problem = assert_problem(await post({"room_name": room, "room_config": server_only}), 400)
+        assert next(iter(server_only)) in problem["extra"][0]["message"]
+    other_room = {"room_name": room, "room_config": {"name": others["room_name"]}}
+    problem = assert_problem(await post(other_room), 400)
+    assert "room_config.name" in problem["detail"]
+    problem = assert_problem(await post({"room_name": others["room_name"], "session_id": session["id"]}), 400)
+    assert "different sessions" in problem["detail"]
+    problem = assert_problem(await post({"participant_name": "Ann"}), 400)
+    assert "room_name" in problem["detail"]
+    assert_problem(await post({"room_name": ""}), 400)
+    assert_problem(await post({"room_name": room, "can_publish": True}), 400)

@@ -8,8 +8,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_plane.db import models as m
-from control_plane.domain.interviews.access import get_own_session
 from control_plane.domain.rooms.schemas import TokenRequest, TokenResponse
+from control_plane.domain.rooms.token_request import check_room_config, requested_session
 from control_plane.domain.rooms.tokens import room_token
 from control_plane.lib.problems import ConflictError
 from control_plane.settings import get_settings
@@ -22,16 +22,22 @@ class RoomTokenController(Controller):
     @post(
         "/token",
         status_code=HTTP_201_CREATED,
-        summary="A room token for your own session (LiveKit token endpoint)",
+        summary="A room token for your own session (LiveKit's standard token endpoint)",
+        description=(
+            "Accepts the body that livekit-client's `TokenSource.endpoint` sends. The session is named "
+            "by `room_name` or `session_id`; identity, name, grants (microphone only), TTL and the "
+            "interviewer's dispatch are decided by the server."
+        ),
     )
     async def create_token(
         self, request: Request[m.User, Any, Any], data: TokenRequest, db_session: AsyncSession
     ) -> TokenResponse:
-        structlog.contextvars.bind_contextvars(session_id=str(data.session_id))
-        session = await get_own_session(db_session, request.user, data.session_id)
+        settings = get_settings().livekit
+        session = await requested_session(db_session, request.user, data)
+        structlog.contextvars.bind_contextvars(session_id=str(session.id))
+        check_room_config(data.room_config, session.room_name, settings.agent_name)
         if m.SessionStatus(session.status).is_final:
             raise ConflictError(detail=f"Session is {session.status}; it cannot be joined")
-        settings = get_settings().livekit
         return TokenResponse(
             server_url=settings.client_url, participant_token=room_token(settings, session, request.user)
         )

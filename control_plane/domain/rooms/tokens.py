@@ -47,6 +47,8 @@ def room_token(settings: LiveKitSettings, session: m.InterviewSession, user: m.U
                 room_join=True,
                 room=session.room_name,
                 can_publish=True,
+                # A voice interview: the candidate's microphone, no camera or screen share.
+                can_publish_sources=["microphone"],
                 can_subscribe=True,
                 can_publish_data=True,
                 can_update_own_metadata=False,
