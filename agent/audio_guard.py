@@ -7,6 +7,8 @@ audio cannot take the interview down.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import structlog
 from pipecat.audio.utils import create_stream_resampler
@@ -58,4 +60,5 @@ class InputAudioNormalizer(FrameProcessor):
             return None
         if not audio:
             return None
-        return InputAudioRawFrame(audio=audio, sample_rate=self._target_rate, num_channels=1)
+        # replace() keeps the frame's type and fields, such as a UserAudioRawFrame's user_id (who spoke).
+        return dataclasses.replace(frame, audio=audio, sample_rate=self._target_rate, num_channels=1)

@@ -29,6 +29,7 @@ from agent.control_plane_client import (
 )
 from agent.flow import WRAP_UP
 from agent.interview import InterviewIO, build_interview, make_plan
+from agent.livekit_conventions import LiveKitConventions
 from agent.metadata import InvalidDispatchMetadataError, parse_dispatch_metadata
 from agent.pipeline import TurnTaking, create_turn_analyzer, create_vad_analyzer
 from agent.speech import OfflineSpeechModels, create_stt, create_tts, load_offline_speech_models
@@ -99,6 +100,11 @@ def _job_url_and_token(ctx: JobContext, settings: Settings) -> tuple[str, str]:
     # fields. The token was minted for this job: kind agent, unique identity, the lk.agent.name attribute.
     info = ctx._info
     return info.url or settings.livekit.url, info.token
+
+
+def _room_of(transport: LiveKitTransport) -> rtc.Room:
+    # Pipecat 1.4's LiveKitTransport has no public accessor for its rtc.Room (created at pipeline setup).
+    return transport._client.room
 
 
 class RoomJoinError(RuntimeError):
@@ -217,6 +223,9 @@ async def _run_in_room(
         except ControlPlaneError:
             log.exception("job.complete_failed")
 
+    log_context = {"session_id": str(session.session_id)}
+    # LiveKit's agent state and transcriptions, for LiveKit's own front ends (RTVI stays on too).
+    conventions = LiveKitConventions(spoken_at=io.transport_output, log_context=log_context)
     interview = build_interview(
         plan=plan,
         settings=settings,
@@ -224,8 +233,9 @@ async def _run_in_room(
         recorder=recorder,
         vad_analyzer=prewarmed.vad,
         turn_analyzer=prewarmed.turn_analyzer,
-        log_context={"session_id": str(session.session_id)},
+        log_context=log_context,
         on_finished=report_before_leaving,
+        extra_observers=[conventions],
     )
     background: set[asyncio.Task[None]] = set()
 
@@ -262,11 +272,8 @@ async def _run_in_room(
     @transport.event_handler("on_connected")
     async def on_connected(_transport: LiveKitTransport) -> None:
         joined.set()
-        log.info(
-            "job.joined_room",
-            identity=transport._client.room.local_participant.identity,
-            pid=os.getpid(),
-        )
+        conventions.attach(_room_of(transport))
+        log.info("job.joined_room", identity=_room_of(transport).local_participant.identity, pid=os.getpid())
         in_background(mark_live())
 
     @transport.event_handler("on_first_participant_joined")
@@ -282,7 +289,7 @@ async def _run_in_room(
         await asyncio.sleep(CANDIDATE_SWAP_GRACE_S)
         remaining = [
             p
-            for p in transport._client.room.remote_participants.values()
+            for p in _room_of(transport).remote_participants.values()
             if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
         ]
         if not remaining:
@@ -302,6 +309,7 @@ async def _run_in_room(
         end_reason = await interview.run()
     finally:
         join_watch.cancel()
+        await conventions.aclose()
     for task in list(background):
         with contextlib.suppress(Exception):
             await task
