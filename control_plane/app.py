@@ -8,8 +8,6 @@ from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.problem_details import ProblemDetailsPlugin
 from litestar_saq import SAQPlugin
 
@@ -18,11 +16,11 @@ from control_plane.domain.accounts.auth import get_jwt_auth
 from control_plane.domain.accounts.controllers import AccountController
 from control_plane.domain.internal.controllers import InternalAgentController
 from control_plane.domain.interviews.controllers import InterviewSessionController
-from control_plane.domain.rooms.controllers import RoomTokenController
+from control_plane.domain.rooms.controllers import LiveRoomController, RoomTokenController
 from control_plane.domain.summaries.controllers import SummaryController
 from control_plane.domain.system.controllers import HealthController
 from control_plane.domain.webhooks.controllers import LiveKitWebhookController
-from control_plane.lib import passwords, problems
+from control_plane.lib import api_docs, openapi, passwords, problems, security_headers, web_app
 from control_plane.lib.body_guard import JSONBodyGuard
 from control_plane.lib.db import get_alchemy_config
 from control_plane.lib.redis import close_redis, open_redis, provide_redis
@@ -34,17 +32,19 @@ def _openapi_config() -> OpenAPIConfig:
         title="CodeVoice control plane",
         version="0.1.0",
         path="/docs",
-        render_plugins=[ScalarRenderPlugin()],
-        components=Components(
-            security_schemes={
-                "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
-            }
+        description=(
+            "Every error is an RFC 9457 problem document (application/problem+json). "
+            "No text in a JSON body may contain NUL (Postgres cannot store it): "
+            "such a body is refused with 400."
         ),
+        render_plugins=[api_docs.scalar_plugin()],
+        components=openapi.security_schemes(),
     )
 
 
 def create_app(**overrides: Any) -> Litestar:
     settings = get_settings()
+    settings.mail.check()  # the control plane is the only process that sends mail
     log.configure(settings.log)
     jwt_auth = get_jwt_auth()
     return Litestar(
@@ -52,17 +52,25 @@ def create_app(**overrides: Any) -> Litestar:
             AccountController,
             InterviewSessionController,
             RoomTokenController,
+            LiveRoomController,
             SummaryController,
             InternalAgentController,
             LiveKitWebhookController,
             HealthController,
+            *web_app.web_app_handlers(),  # the web app at /, after the API's routes
         ],
         plugins=[
             SQLAlchemyPlugin(config=get_alchemy_config()),
             ProblemDetailsPlugin(problems.get_config()),
             SAQPlugin(config=settings.worker.get_config()),
+            openapi.StrictStructSchemaPlugin(),
         ],
-        on_app_init=[jwt_auth.on_app_init, log.install_request_log],
+        on_app_init=[
+            jwt_auth.on_app_init,
+            openapi.security_per_operation,
+            log.install_request_log,
+            security_headers.install,
+        ],
         dependencies={"redis": Provide(provide_redis, sync_to_thread=False)},
         exception_handlers={Exception: problems.unhandled_exception_handler},
         middleware=[JSONBodyGuard],

@@ -124,6 +124,9 @@ class AppSettings:
     debug: bool = field(default_factory=lambda: _bool("CODEVOICE_DEBUG", False))
     max_body_bytes: int = field(default_factory=lambda: _int("CODEVOICE_MAX_BODY_BYTES", 256 * 1024))
     cors_origins: tuple[str, ...] = field(default_factory=lambda: _list("CODEVOICE_CORS_ORIGINS"))
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (IPs or CIDR networks). Empty:
+    # no proxy headers are trusted, and a client's address is the TCP peer's.
+    trusted_proxies: tuple[str, ...] = field(default_factory=lambda: _list("CODEVOICE_TRUSTED_PROXIES"))
 
     @property
     def is_dev(self) -> bool:
@@ -158,7 +161,12 @@ class DatabaseSettings:
         return SQLAlchemyAsyncConfig(
             connection_string=self.url,
             engine_config=EngineConfig(
-                echo=self.echo, pool_size=self.pool_size, max_overflow=self.max_overflow, pool_pre_ping=True
+                echo=self.echo,
+                pool_size=self.pool_size,
+                max_overflow=self.max_overflow,
+                pool_pre_ping=True,
+                # Errors and echo show "[SQL parameters hidden]": parameters carry emails and tokens' hashes.
+                hide_parameters=True,
             ),
             session_config=AsyncSessionConfig(expire_on_commit=False),
             before_send_handler="autocommit",
@@ -189,6 +197,14 @@ class AuthSettings:
         default_factory=lambda: _int("CODEVOICE_REFRESH_TOKEN_TTL_S", 14 * 24 * 3600)
     )
     login_attempts_per_window: int = field(default_factory=lambda: _int("CODEVOICE_LOGIN_RATE_LIMIT", 10))
+    # Logins per client whatever the email (password spraying), and password checks (argon2, CPU-bound)
+    # running at once across every control plane process; both counted in Redis.
+    login_client_attempts_per_window: int = field(
+        default_factory=lambda: _int("CODEVOICE_LOGIN_CLIENT_RATE_LIMIT", 30)
+    )
+    max_concurrent_password_checks: int = field(
+        default_factory=lambda: _int("CODEVOICE_MAX_CONCURRENT_PASSWORD_CHECKS", 8)
+    )
     register_attempts_per_window: int = field(
         default_factory=lambda: _int("CODEVOICE_REGISTER_RATE_LIMIT", 5)
     )
@@ -398,6 +414,44 @@ class WorkerSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    """Outgoing email (sign-up confirmations; later interview invitations). Only the control plane sends
+    mail, so only it checks these settings (`check()`).
+
+    `backend` is `smtp` (the default) or `log`; the dev profile defaults to `log`, which writes each message
+    to the log instead of sending it. SMTP needs `CODEVOICE_SMTP_HOST` outside the dev profile.
+    """
+
+    backend: str = field(
+        default_factory=lambda: _str("CODEVOICE_MAIL_BACKEND", "log" if _is_dev() else "smtp")
+    )
+    smtp_host: str | None = field(default_factory=lambda: _opt("CODEVOICE_SMTP_HOST"))
+    smtp_port: int = field(default_factory=lambda: _int("CODEVOICE_SMTP_PORT", 587))
+    smtp_username: str | None = field(default_factory=lambda: _opt("CODEVOICE_SMTP_USERNAME"))
+    smtp_password: str | None = field(default_factory=lambda: _opt("CODEVOICE_SMTP_PASSWORD"))
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a relay on this host or a test server).
+    smtp_security: str = field(default_factory=lambda: _str("CODEVOICE_SMTP_SECURITY", "starttls"))
+    smtp_timeout_s: float = field(default_factory=lambda: _float("CODEVOICE_SMTP_TIMEOUT_S", 15.0))
+    sender: str = field(default_factory=lambda: _str("CODEVOICE_MAIL_FROM", "CodeVoice <no-reply@localhost>"))
+    # Where links in emails point: the web app's address as users reach it.
+    public_url: str = field(default_factory=lambda: _str("CODEVOICE_PUBLIC_URL", "http://127.0.0.1:8000"))
+    confirmation_ttl_s: int = field(
+        default_factory=lambda: _int("CODEVOICE_EMAIL_CONFIRMATION_TTL_S", 24 * 3600)
+    )
+
+    def check(self) -> None:
+        """Raise SettingsError unless mail can be sent (called by the control plane, the only sender)."""
+        if self.backend not in {"smtp", "log"}:
+            raise SettingsError(f"CODEVOICE_MAIL_BACKEND must be smtp or log, got {self.backend!r}")
+        if self.smtp_security not in {"starttls", "tls", "none"}:
+            raise SettingsError(
+                f"CODEVOICE_SMTP_SECURITY must be starttls, tls or none, got {self.smtp_security!r}"
+            )
+        if self.backend == "smtp" and self.smtp_host is None:
+            raise MissingSettingError("CODEVOICE_SMTP_HOST")
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = field(default_factory=lambda: _str("CODEVOICE_LOG_LEVEL", "INFO"))
     # None: JSON when stdout is not a TTY, console otherwise.
@@ -423,6 +477,7 @@ class Settings:
     speech: SpeechSettings = field(default_factory=SpeechSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
     worker: WorkerSettings = field(default_factory=WorkerSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
@@ -440,6 +495,45 @@ class WeakSecretError(SettingsError):
 # HS256 keys below 256 bits are guessable, and livekit-server itself refuses API secrets under 32.
 MIN_SECRET_CHARS: Final = 32
 _LONG_SECRETS: Final = ("CODEVOICE_JWT_SECRET", "LIVEKIT_API_SECRET", "CODEVOICE_AGENT_SERVICE_TOKEN")
+# Words of a value typed in as a stand-in ("change-me-...", "your-secret-here"), compared without - and _.
+_PLACEHOLDER_WORDS: Final = ("changeme", "replaceme", "placeholder", "yoursecret", "secrethere", "devonly")
+
+
+class UnsafeSettingsError(SettingsError):
+    """Settings that must never run outside the dev profile; each problem names its setting."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(f"Refusing to start outside the dev profile: {'; '.join(problems)}.")
+        self.problems = problems
+
+
+def unsafe_outside_dev(settings: Settings) -> list[str]:
+    """What in `settings` is fit for a development machine only: the public development secrets or a
+    placeholder, one value reused for several secrets, debug mode, CORS open to every origin."""
+    secrets = {
+        "CODEVOICE_JWT_SECRET": settings.auth.jwt_secret,
+        "LIVEKIT_API_SECRET": settings.livekit.api_secret,
+        "CODEVOICE_AGENT_SERVICE_TOKEN": settings.auth.agent_service_token,
+    }
+    problems = [
+        f"{name} is a development value or a placeholder; generate one with `openssl rand -hex 32`"
+        for name, value in secrets.items()
+        if value in _DEV_SECRETS.values()
+        or any(word in value.lower().replace("-", "").replace("_", "") for word in _PLACEHOLDER_WORDS)
+    ]
+    by_value: dict[str, list[str]] = {}
+    for name, value in {**secrets, "LIVEKIT_API_KEY": settings.livekit.api_key}.items():
+        by_value.setdefault(value, []).append(name)
+    problems += [
+        f"{' and '.join(names)} have the same value; each needs its own"
+        for names in by_value.values()
+        if len(names) > 1
+    ]
+    if settings.app.debug:
+        problems.append("CODEVOICE_DEBUG is on (error responses would carry tracebacks)")
+    if "*" in settings.app.cors_origins:
+        problems.append("CODEVOICE_CORS_ORIGINS is * (every origin, with credentials); list the origins")
+    return problems
 
 
 def settings_or_exit(program: str) -> Settings:
@@ -462,4 +556,7 @@ def get_settings() -> Settings:
         weak = [name for name in _LONG_SECRETS if len(os.environ[name].strip()) < MIN_SECRET_CHARS]
         if weak:
             raise WeakSecretError(*weak)
-    return Settings()
+    settings = Settings()
+    if not settings.app.is_dev and (problems := unsafe_outside_dev(settings)):
+        raise UnsafeSettingsError(*problems)
+    return settings

@@ -41,6 +41,14 @@ TEST_ENV = {
     "CODEVOICE_REDIS_PREFIX": f"cvtest-{RUN_ID}",
     "CODEVOICE_QUEUE": f"cvtest-{RUN_ID}-summaries",
     "CODEVOICE_REGISTER_RATE_LIMIT": "1000",
+    # Every in-process test client is one client ("testclient"); the per-client login budget is tested
+    # on its own.
+    "CODEVOICE_LOGIN_CLIENT_RATE_LIMIT": "100000",
+    # Sign-up mail goes to a real SMTP server on loopback (aiosmtpd) that the `mailbox` fixture starts.
+    "CODEVOICE_SMTP_HOST": "127.0.0.1",
+    "CODEVOICE_SMTP_PORT": str(_unused_port()),
+    "CODEVOICE_SMTP_SECURITY": "none",
+    "CODEVOICE_SMTP_TIMEOUT_S": "3",
     "CODEVOICE_LOG_JSON": "1",
     "CODEVOICE_LOG_LEVEL": "WARNING",
     "HF_HUB_OFFLINE": "1",
@@ -54,6 +62,7 @@ from litestar.testing import AsyncTestClient  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from control_plane.settings import get_settings  # noqa: E402
+from tests.support.mailbox import Mailbox, start_smtp  # noqa: E402
 
 
 def _admin(sql: str) -> None:
@@ -149,7 +158,7 @@ def make_user(client: AsyncTestClient[Litestar], database_url: str) -> MakeUser:
         email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
         async with get_alchemy_config().get_session() as session:
             users = UserService(session=session)
-            user = await users.register(
+            user = await users.create_account(
                 email=email, password=password, display_name=f"Test {role}", role=m.UserRole(role)
             )
             await session.commit()
@@ -167,6 +176,16 @@ def make_user(client: AsyncTestClient[Litestar], database_url: str) -> MakeUser:
         )
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """The SMTP server (aiosmtpd on loopback) that TEST_ENV points the control plane at."""
+    controller, box = start_smtp(int(TEST_ENV["CODEVOICE_SMTP_PORT"]))
+    try:
+        yield box
+    finally:
+        controller.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
-"""Refuses JSON bodies the API could decode but never handle or store, before any handler sees them.
+"""Refuses request bodies the API could decode but never handle or store, before any handler sees them.
 
-msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string and RecursionError for deep
+The API takes JSON bodies only, and Litestar decodes a handler's `data` as JSON whatever the
+Content-Type says, so every non-empty body must be declared JSON (`application/json`, or a `+json`
+type such as LiveKit's `application/webhook+json`; anything else is 415) and then passes the same
+checks. msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string and RecursionError for deep
 nesting, which would surface as 500s; Postgres cannot store NUL in text, which would surface as a
 misleading 409, a 500, or (for a write left to the commit) a 200 for a change that was never saved.
 """
@@ -13,6 +16,7 @@ from typing import Any, Final
 from litestar import Request
 from litestar.enums import ScopeType
 from litestar.exceptions import ClientException
+from litestar.status_codes import HTTP_415_UNSUPPORTED_MEDIA_TYPE
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 # Far deeper than any of our schemas, far shallower than the decoder's recursion limit.
@@ -42,22 +46,39 @@ def json_body_problem(body: bytes) -> str | None:
     return None
 
 
-def _is_json(scope: Scope) -> bool:
+def is_json_media_type(content_type: bytes | None) -> bool:
+    """`application/json` or `application/<anything>+json`, parameters (charset) aside."""
+    if content_type is None:
+        return False
+    media_type = content_type.split(b";")[0].strip().lower()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
+
+
+def _content_type(scope: Scope) -> bytes | None:
     for name, value in scope.get("headers", []):
         if name == b"content-type":
-            return value.split(b";")[0].strip().lower() == b"application/json"
-    return False
+            return bytes(value)
+    return None
 
 
 class JSONBodyGuard:
-    """Reads a JSON request's body once (Litestar keeps it for the handler, within the size limit)."""
+    """Reads a request's body once (Litestar keeps it for the handler, within the size limit): a body
+    must be JSON, and one that is passes `json_body_problem`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and scope["method"] in _BODY_METHODS and _is_json(scope):
+        if scope["type"] == ScopeType.HTTP and scope["method"] in _BODY_METHODS:
             body = await Request[Any, Any, Any](scope, receive).body()
-            if problem := json_body_problem(body):
-                raise ClientException(detail=problem)
+            if body:
+                if not is_json_media_type(_content_type(scope)):
+                    raise ClientException(
+                        status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                        detail="The request body must be JSON (Content-Type: application/json)",
+                    )
+                if problem := json_body_problem(body):
+                    raise ClientException(detail=problem)
         await self.app(scope, receive, send)

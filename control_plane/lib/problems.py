@@ -15,6 +15,8 @@ from litestar.status_codes import HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_50
 log = structlog.get_logger()
 
 PROBLEM_JSON = "application/problem+json"
+# No problem types of our own: the status and its phrase say what kind of problem it is (RFC 9457 4.2.1).
+ABOUT_BLANK = "about:blank"
 
 
 class ConflictError(HTTPException):
@@ -27,11 +29,18 @@ class TooManyRequestsError(HTTPException):
     status_code = 429
 
 
+class ServiceUnavailableError(HTTPException):
+    """A service this request needs (LiveKit, say) cannot be reached now (503)."""
+
+    status_code = 503
+
+
 def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
     """Title is the status's standard phrase; detail is what went wrong (validation errors in extra)."""
     title = HTTPStatus(exc.status_code).phrase
     return ProblemDetailsException(
         status_code=exc.status_code,
+        type_=ABOUT_BLANK,
         title=title,
         detail=exc.detail if exc.detail and exc.detail != title else title,
         extra=exc.extra,
@@ -40,12 +49,17 @@ def _from_http_exception(exc: HTTPException) -> ProblemDetailsException:
 
 
 def _not_found(exc: NotFoundError) -> ProblemDetailsException:
-    return ProblemDetailsException(status_code=HTTP_404_NOT_FOUND, title="Not Found", detail="Not found")
+    return ProblemDetailsException(
+        status_code=HTTP_404_NOT_FOUND, type_=ABOUT_BLANK, title="Not Found", detail="Not found"
+    )
 
 
 def _conflict(exc: IntegrityError) -> ProblemDetailsException:
     return ProblemDetailsException(
-        status_code=HTTP_409_CONFLICT, title="Conflict", detail="Conflicts with existing data"
+        status_code=HTTP_409_CONFLICT,
+        type_=ABOUT_BLANK,
+        title="Conflict",
+        detail="Conflicts with existing data",
     )
 
 
@@ -54,7 +68,7 @@ def unhandled_exception_handler(request: Request[Any, Any, Any], exc: Exception)
     log.exception("unhandled_error", path=request.url.path)
     return Response(
         {
-            "type": "about:blank",
+            "type": ABOUT_BLANK,
             "title": "Internal Server Error",
             "status": 500,
             "detail": "Internal server error",

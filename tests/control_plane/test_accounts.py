@@ -8,9 +8,12 @@ import jwt
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import TEST_ENV, MakeUser
 from tests.control_plane.processes import serving
+from tests.support.mailbox import Mailbox
 
 PASSWORD = "correct horse battery"
 
@@ -30,10 +33,13 @@ async def register(client: AsyncTestClient[Litestar], email: str, password: str 
     )
 
 
-async def test_register_login_me(client: AsyncTestClient[Litestar]) -> None:
+async def test_register_confirm_login_me(client: AsyncTestClient[Litestar], mailbox: Mailbox) -> None:
     response = await register(client, "Ada@Example.com")
-    assert response.status_code == 201, response.text  # type: ignore[attr-defined]
-    user = response.json()  # type: ignore[attr-defined]
+    assert response.status_code == 202, response.text  # type: ignore[attr-defined]
+    token = mailbox.confirmation_token(mailbox.wait_for("ada@example.com")[0])
+    confirmed = await client.post("/auth/confirm-email", json={"token": token})
+    assert confirmed.status_code == 200, confirmed.text
+    user = confirmed.json()
     assert user["email"] == "ada@example.com"
     assert user["role"] == "candidate"
     assert "password" not in str(user)
@@ -51,9 +57,16 @@ async def test_register_login_me(client: AsyncTestClient[Litestar]) -> None:
     assert me.json()["id"] == user["id"]
 
 
-async def test_register_duplicate_email_is_case_insensitive(client: AsyncTestClient[Litestar]) -> None:
-    assert (await register(client, "grace@example.com")).status_code == 201  # type: ignore[attr-defined]
-    assert_problem(await register(client, "GRACE@example.com"), 409)
+async def test_register_duplicate_email_is_case_insensitive(
+    client: AsyncTestClient[Litestar], mailbox: Mailbox, db_session: AsyncSession
+) -> None:
+    assert (await register(client, "grace@example.com")).status_code == 202  # type: ignore[attr-defined]
+    assert (await register(client, "GRACE@example.com")).status_code == 202  # type: ignore[attr-defined]
+    mailbox.wait_for("grace@example.com", count=2)
+    count = await db_session.scalar(
+        text("SELECT count(*) FROM users WHERE lower(email) = 'grace@example.com'")
+    )
+    assert count == 1
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,32 +21,13 @@ from livekit.protocol import room as room_pb
 
 from control_plane.domain.rooms.server_api import delete_room
 from control_plane.settings import get_settings
-from tests.conftest import TEST_ENV, MakeUser
+from tests.conftest import MakeUser
+from tests.control_plane.conftest import use_livekit
 from tests.control_plane.helpers import create_session
 from tests.control_plane.processes import free_port
 from tests.support.netns import NetnsLiveKit
 
 ROOM_MEMBER = Path(__file__).parents[1] / "agent" / "clients" / "room_member.py"
-
-
-def _use_livekit(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    monkeypatch.setenv("LIVEKIT_URL", url)
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def livekit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[NetnsLiveKit]:
-    """The real livekit-server with the control plane's keys; the app's LIVEKIT_URL points at it."""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
-        pytest.fail("this test needs root and iproute2 (`ip netns`)")
-    with NetnsLiveKit(
-        tmp_path / "livekit", api_key=TEST_ENV["LIVEKIT_API_KEY"], api_secret=TEST_ENV["LIVEKIT_API_SECRET"]
-    ) as lk:
-        _use_livekit(monkeypatch, lk.host_url)
-        try:
-            yield lk
-        finally:
-            get_settings.cache_clear()  # monkeypatch restores LIVEKIT_URL next; the next read sees it
 
 
 def _events(captured: str) -> list[dict[str, Any]]:
@@ -124,7 +102,7 @@ async def test_cancel_succeeds_when_livekit_is_unreachable(
 ) -> None:
     """The cancel is committed first; the room is closed best effort and a failure is logged."""
     user = await make_user()
-    _use_livekit(monkeypatch, f"ws://127.0.0.1:{free_port()}")  # nothing listens there
+    use_livekit(monkeypatch, f"ws://127.0.0.1:{free_port()}")  # nothing listens there
     session = await create_session(client, user)
     capsys.readouterr()
     cancelled = await client.post(f"/sessions/{session['id']}/cancel", headers=user.headers)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -75,6 +77,14 @@ def _wait_for(output: Path, text: str, process: subprocess.Popen[bytes], timeout
     raise AssertionError(f"devstack never printed {text!r}:\n{output.read_text(errors='replace')[-6000:]}")
 
 
+def _command_line(process: psutil.Process) -> str:
+    """The process's command line; empty once it exited (an agent's job process may end any moment)."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return ""
+
+
 async def test_devstack_runs_livekit_server_whose_webhooks_reach_the_control_plane(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -107,7 +117,13 @@ async def test_devstack_runs_livekit_server_whose_webhooks_reach_the_control_pla
             assert (await http.get("/readyz")).json()["status"] == "ready"
             email, password = f"devstack-{lk_port}@example.com", "a long enough password"
             account = {"email": email, "password": password, "display_name": "D"}
-            await http.post("/auth/register", json=account)
+            assert (await http.post("/auth/register", json=account)).status_code == 202
+            # the dev profile writes sign-up mail to the log: follow the link printed there
+            _wait_for(output, "confirm-email?token=", devstack, 30)
+            link = re.search(r"confirm-email\?token=([A-Za-z0-9._~%-]+)", output.read_text(errors="replace"))
+            assert link is not None
+            token = urllib.parse.unquote(link.group(1))
+            assert (await http.post("/auth/confirm-email", json={"token": token})).status_code == 200
             login = await http.post("/auth/login", json={"email": email, "password": password})
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
 
@@ -152,7 +168,7 @@ async def test_devstack_runs_livekit_server_whose_webhooks_reach_the_control_pla
         assert str(failed["failure_reason"]).startswith("Invalid interview description"), failed
     finally:
         children = psutil.Process(devstack.pid).children(recursive=True) if devstack.poll() is None else []
-        commands = [" ".join(c.cmdline()) for c in children if c.is_running()]
+        commands = [command for c in children if (command := _command_line(c))]
         if devstack.poll() is None:
             devstack.send_signal(signal.SIGTERM)
         try:

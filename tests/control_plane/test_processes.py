@@ -10,7 +10,9 @@ import sys
 import httpx
 import pytest
 
+from tests.control_plane.helpers import sign_up_confirmed
 from tests.control_plane.processes import free_port, serving
+from tests.support.mailbox import Mailbox
 
 SECRETS = ("CODEVOICE_JWT_SECRET", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET", "CODEVOICE_AGENT_SERVICE_TOKEN")
 
@@ -45,6 +47,45 @@ def test_production_refuses_placeholder_secrets_naming_them() -> None:
     assert "CODEVOICE_JWT_SECRET, LIVEKIT_API_SECRET must be at least 32 characters" in result.stderr
     assert "CODEVOICE_AGENT_SERVICE_TOKEN" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+DEV_JWT_SECRET = "dev-only-jwt-secret-do-not-use-in-production-0123456789"
+REUSED = "one-value-for-every-secret-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"CODEVOICE_JWT_SECRET": DEV_JWT_SECRET}, ["CODEVOICE_JWT_SECRET"]),
+        ({"LIVEKIT_API_SECRET": "change-me-change-me-change-me-change-me"}, ["LIVEKIT_API_SECRET"]),
+        (
+            {"CODEVOICE_JWT_SECRET": REUSED, "CODEVOICE_AGENT_SERVICE_TOKEN": REUSED},
+            ["CODEVOICE_JWT_SECRET and CODEVOICE_AGENT_SERVICE_TOKEN"],
+        ),
+        ({"CODEVOICE_DEBUG": "1"}, ["CODEVOICE_DEBUG"]),
+        ({"CODEVOICE_CORS_ORIGINS": "https://app.example.com,*"}, ["CODEVOICE_CORS_ORIGINS"]),
+    ],
+    ids=["dev-jwt-secret", "placeholder", "reused-secret", "debug", "cors-any-origin"],
+)
+@pytest.mark.parametrize("profile", ["production", "test"])
+def test_outside_the_dev_profile_development_settings_are_refused_by_name(
+    changes: dict[str, str], named: list[str], profile: str
+) -> None:
+    env = {**os.environ, **changes, "CODEVOICE_ENV": profile}
+    result = run_cli(env, "serve")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Refusing to start outside the dev profile" in result.stderr
+    for name in named:
+        assert name in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_dev_profile_still_accepts_its_own_values() -> None:
+    code = "from control_plane.settings import get_settings; s = get_settings(); print(s.app.debug)"
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env.update({"CODEVOICE_ENV": "dev", "CODEVOICE_DEBUG": "1", "CODEVOICE_CORS_ORIGINS": "*"})
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.split() == ["True"], result.stderr[-2000:]
 
 
 @pytest.mark.parametrize(
@@ -86,9 +127,11 @@ def test_readyz_names_the_failed_dependency(database_url: str) -> None:
         assert "redis" in ready.json()["detail"]
 
 
-def test_request_logs_are_json_with_request_id_and_no_credentials(database_url: str) -> None:
+def test_request_logs_are_json_with_request_id_and_no_credentials(
+    database_url: str, mailbox: Mailbox
+) -> None:
     secret_marker = "Bearer this-token-must-never-appear-in-logs"
-    with serving({}) as (base, process):
+    with serving({}) as (base, served):
         response = httpx.get(
             f"{base}/auth/me", headers={"Authorization": secret_marker, "X-Request-ID": "req-abc123"}
         )
@@ -97,7 +140,7 @@ def test_request_logs_are_json_with_request_id_and_no_credentials(database_url: 
         generated = httpx.get(f"{base}/healthz").headers["x-request-id"]
         assert len(generated) == 32
         email, password = f"log-{generated[:8]}@example.com", "a long enough password"
-        httpx.post(f"{base}/auth/register", json={"email": email, "password": password, "display_name": "L"})
+        sign_up_confirmed(base, mailbox, email, password, name="L")
         token = httpx.post(f"{base}/auth/login", json={"email": email, "password": password}).json()[
             "access_token"
         ]
@@ -106,8 +149,7 @@ def test_request_logs_are_json_with_request_id_and_no_credentials(database_url: 
             json={"role_title": "Data Engineer", "seniority": "mid", "topics": ["sql"]},
             headers={"Authorization": f"Bearer {token}"},
         ).json()
-        process.terminate()
-        output, _ = process.communicate(timeout=15)
+        output = served.stop()
     assert "this-token-must-never-appear-in-logs" not in output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("event") == "request" and line.get("path") == "/auth/me"]
@@ -121,3 +163,23 @@ def test_request_logs_are_json_with_request_id_and_no_credentials(database_url: 
     assert create_line["user_id"] == created["owner_id"]
     assert token not in output
     assert password not in output
+
+
+def test_every_line_the_server_writes_is_json(database_url: str) -> None:
+    """uvicorn's own lines (start-up, shutdown) were plain text, in Litestar's format; 404s left no line."""
+    with serving({}) as (base, served):
+        assert httpx.get(f"{base}/healthz").status_code == 200
+        missing = httpx.get(f"{base}/auth/no/such/path", headers={"X-Request-ID": "req-404-line"})
+        assert missing.status_code == 404
+        assert missing.headers["x-request-id"] == "req-404-line"
+        output = served.stop()
+    lines = output.splitlines()
+    assert lines
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except json.JSONDecodeError:
+            pytest.fail(f"not JSON: {line!r}\n{output[-3000:]}")
+    assert any(line.get("logger") == "uvicorn.error" for line in parsed), output[-2000:]
+    assert [line["status"] for line in parsed if line.get("request_id") == "req-404-line"] == [404]

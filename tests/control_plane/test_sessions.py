@@ -8,6 +8,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_plane.db import models as m
+from control_plane.domain.interviews.schemas import LANGUAGE_PATTERN
 from control_plane.domain.interviews.services import InterviewSessionService
 from control_plane.lib.db import get_alchemy_config
 from tests.conftest import MakeUser
@@ -157,7 +158,14 @@ async def test_an_unsupported_language_is_refused_with_the_supported_ones(
     user = await make_user()
     refused = await client.post("/sessions", json={**SESSION_BODY, "language": "fr"}, headers=user.headers)
     body = assert_problem(refused, 400)
-    assert "available in en only" in str(body), body
+    # The refusal names the field and the pattern of accepted languages (en, en-XX), as the schema does.
+    assert body["extra"] == [
+        {
+            "message": f"Expected `str` matching regex {LANGUAGE_PATTERN!r}",
+            "key": "language",
+            "source": "body",
+        }
+    ], body
     accepted = await client.post(
         "/sessions", json={**SESSION_BODY, "language": "en-GB"}, headers=user.headers
     )

@@ -14,8 +14,9 @@ import httpx
 from livekit import api
 
 from tests.conftest import TEST_ENV
-from tests.control_plane.helpers import SESSION_BODY
+from tests.control_plane.helpers import SESSION_BODY, sign_up_confirmed
 from tests.control_plane.processes import serving
+from tests.support.mailbox import Mailbox
 
 BROWSER = Path(__file__).resolve().parents[1] / "browser"
 
@@ -36,10 +37,10 @@ def token_source_fetch(url: str, bearer: str, options: dict[str, Any]) -> dict[s
     return result
 
 
-def test_livekit_client_token_source_endpoint(database_url: str) -> None:
+def test_livekit_client_token_source_endpoint(database_url: str, mailbox: Mailbox) -> None:
     with serving({}) as (base, _):
         email, password = f"ts-{uuid.uuid4().hex[:8]}@example.com", "a long enough password"
-        httpx.post(f"{base}/auth/register", json={"email": email, "password": password, "display_name": "T"})
+        sign_up_confirmed(base, mailbox, email, password, name="T")
         login = httpx.post(f"{base}/auth/login", json={"email": email, "password": password})
         bearer = login.json()["access_token"]
         auth = {"Authorization": f"Bearer {bearer}"}

@@ -20,7 +20,13 @@ from control_plane.domain.internal.schemas import FailureIn, SegmentBatch, Statu
 from control_plane.domain.interviews.completion import complete_session
 from control_plane.domain.interviews.services import InterviewSessionService, TranscriptService
 from control_plane.domain.interviews.transitions import transition
+from control_plane.lib import openapi
+from control_plane.lib.openapi import problem_responses
 from control_plane.lib.problems import ConflictError
+
+# Every call: a body the API cannot read (400), too large (413) or not JSON (415), a wrong service token
+# (401), an unknown session (404), a status move the session's state forbids (409).
+_ERRORS = problem_responses(400, 401, 404, 409, 413, 415)
 
 
 async def _locked(sessions: InterviewSessionService, session_id: UUID) -> m.InterviewSession:
@@ -39,20 +45,34 @@ class InternalAgentController(Controller):
     path = "/internal/sessions"
     tags = ["Internal (agent)"]
     guards = [requires_service_token]
+    security = openapi.AGENT
     include_in_schema = True
     dependencies = {
         "sessions": Provide(create_service_provider(InterviewSessionService)),
         "transcripts": Provide(create_service_provider(TranscriptService)),
     }
 
-    @post("/{session_id:uuid}/live", status_code=HTTP_200_OK, summary="The agent has joined the room")
+    @post(
+        "/{session_id:uuid}/live",
+        operation_id="markSessionLive",
+        status_code=HTTP_200_OK,
+        summary="The agent has joined the room",
+        responses=_ERRORS,
+    )
     async def mark_live(self, session_id: UUID, sessions: InterviewSessionService) -> StatusOut:
         session = await _locked(sessions, session_id)
         transition(session, m.SessionStatus.LIVE)
         await sessions.save()
         return _status(session)
 
-    @post("/{session_id:uuid}/transcript", status_code=HTTP_200_OK, summary="Append finished turns")
+    @post(
+        "/{session_id:uuid}/transcript",
+        operation_id="appendTranscript",
+        status_code=HTTP_200_OK,
+        summary="Append finished turns",
+        description="Each segment's end_ms must not be before its start_ms (400 otherwise).",
+        responses=_ERRORS,
+    )
     async def append_transcript(
         self,
         session_id: UUID,
@@ -69,7 +89,13 @@ class InternalAgentController(Controller):
         stored = await transcripts.append(session_id, [msgspec.structs.asdict(s) for s in data.segments])
         return StoredOut(stored=stored)
 
-    @post("/{session_id:uuid}/complete", status_code=HTTP_200_OK, summary="The interview ended normally")
+    @post(
+        "/{session_id:uuid}/complete",
+        operation_id="markSessionCompleted",
+        status_code=HTTP_200_OK,
+        summary="The interview ended normally",
+        responses=_ERRORS,
+    )
     async def mark_completed(
         self,
         session_id: UUID,
@@ -82,7 +108,13 @@ class InternalAgentController(Controller):
         await sessions.save()
         return _status(session)
 
-    @post("/{session_id:uuid}/fail", status_code=HTTP_200_OK, summary="The interview could not go on")
+    @post(
+        "/{session_id:uuid}/fail",
+        operation_id="markSessionFailed",
+        status_code=HTTP_200_OK,
+        summary="The interview could not go on",
+        responses=_ERRORS,
+    )
     async def mark_failed(
         self, session_id: UUID, data: FailureIn, sessions: InterviewSessionService
     ) -> StatusOut:

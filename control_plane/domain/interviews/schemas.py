@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 from uuid import UUID
 
 import msgspec
 
+from control_plane.domain.summaries.scorecard import Recommendation
+
 Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# The question bank, the interviewer's prompts and the offline speech models are English only: refusing
+# another language beats an English interview for a candidate who asked for it.
 SUPPORTED_LANGUAGES: Final = ("en",)
+LANGUAGE_PATTERN: Final = rf"^(?:{'|'.join(SUPPORTED_LANGUAGES)})(?:-[A-Z]{{2}})?$"
+Language = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=LANGUAGE_PATTERN,
+        description=f"Interviews are available in {', '.join(SUPPORTED_LANGUAGES)} only (e.g. en, en-GB)",
+    ),
+]
 Seniority = Literal["intern", "junior", "mid", "senior", "staff", "principal"]
 
 
@@ -15,16 +28,8 @@ class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
     role_title: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
     seniority: Seniority
     topics: Annotated[list[Topic], msgspec.Meta(min_length=1, max_length=8)]
-    language: Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2}(-[A-Z]{2})?$")] = "en"
+    language: Language = "en"
     planned_duration_minutes: Annotated[int, msgspec.Meta(ge=5, le=120)] = 20
-
-    def __post_init__(self) -> None:
-        # The question bank, the interviewer's prompts and the offline speech models are English only;
-        # refusing here beats an English interview for a candidate who asked for another language.
-        if self.language.split("-")[0] not in SUPPORTED_LANGUAGES:
-            raise ValueError(
-                f"Interviews are available in {', '.join(SUPPORTED_LANGUAGES)} only, not {self.language!r}"
-            )
 
 
 class SessionOut(msgspec.Struct):
@@ -43,6 +48,8 @@ class SessionOut(msgspec.Struct):
     failed_at: datetime | None
     cancelled_at: datetime | None
     failure_reason: str | None
+    # The scorecard's recommendation once an LLM scorecard exists (offline summaries make none).
+    recommendation: Recommendation | None = None
 
 
 class SessionPage(msgspec.Struct):
@@ -65,3 +72,17 @@ class TranscriptOut(msgspec.Struct):
     session_id: UUID
     status: str
     segments: list[SegmentOut]
+
+
+SessionStatusName = Literal["created", "live", "completed", "failed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """Which sessions a list shows (all optional; combined with AND)."""
+
+    status: SessionStatusName | None = None
+    role: str | None = None  # a case-insensitive part of the role title
+    recommendation: Recommendation | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None

@@ -5,11 +5,11 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from advanced_alchemy.extensions.litestar import repository, service
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from control_plane.db import models as m
-from control_plane.domain.interviews.schemas import SessionCreate
+from control_plane.domain.interviews.schemas import SessionCreate, SessionFilters
 
 
 class InterviewSessionService(service.SQLAlchemyAsyncRepositoryService[m.InterviewSession]):
@@ -33,21 +33,47 @@ class InterviewSessionService(service.SQLAlchemyAsyncRepositoryService[m.Intervi
         )
 
     async def page_for(
-        self, user: m.User, *, page: int, page_size: int
-    ) -> tuple[list[m.InterviewSession], int]:
-        query = select(m.InterviewSession)
-        counted = select(func.count()).select_from(m.InterviewSession)
+        self, user: m.User, *, page: int, page_size: int, filters: SessionFilters | None = None
+    ) -> tuple[list[tuple[m.InterviewSession, str | None]], int]:
+        """One page of the sessions `user` may see, newest first, each with its scorecard's recommendation
+        (None until an LLM scorecard exists), and the total that match `filters`."""
+        recommendation = m.Summary.scorecard["recommendation"].astext
+        conditions: list[ColumnElement[bool]] = []
         if not user.can_see_all_sessions:
-            query = query.where(m.InterviewSession.owner_id == user.id)
-            counted = counted.where(m.InterviewSession.owner_id == user.id)
+            conditions.append(m.InterviewSession.owner_id == user.id)
+        if filters is not None:
+            if filters.status is not None:
+                conditions.append(m.InterviewSession.status == filters.status)
+            if filters.role:
+                escaped = filters.role.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                conditions.append(m.InterviewSession.role_title.ilike(f"%{escaped}%", escape="\\"))
+            if filters.recommendation is not None:
+                conditions.append(recommendation == filters.recommendation)
+            if filters.created_after is not None:
+                conditions.append(m.InterviewSession.created_at >= filters.created_after)
+            if filters.created_before is not None:
+                conditions.append(m.InterviewSession.created_at < filters.created_before)
+        joined = select(m.InterviewSession, recommendation).outerjoin(
+            m.Summary, m.Summary.session_id == m.InterviewSession.id
+        )
         db = self.repository.session
-        total = int((await db.execute(counted)).scalar_one())
+        total = int(
+            (
+                await db.execute(
+                    select(func.count())
+                    .select_from(m.InterviewSession)
+                    .outerjoin(m.Summary, m.Summary.session_id == m.InterviewSession.id)
+                    .where(*conditions)
+                )
+            ).scalar_one()
+        )
         rows = await db.execute(
-            query.order_by(m.InterviewSession.created_at.desc(), m.InterviewSession.id)
+            joined.where(*conditions)
+            .order_by(m.InterviewSession.created_at.desc(), m.InterviewSession.id)
             .offset((page - 1) * page_size)
             .limit(page_size)
         )
-        return list(rows.scalars()), total
+        return [(session, rec) for session, rec in rows.tuples()], total
 
     async def save(self) -> None:
         """Write the changed rows now: a database refusal then fails this request, instead of a commit

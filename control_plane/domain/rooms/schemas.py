@@ -8,7 +8,8 @@ else is either checked against what the server would issue anyway or ignored, as
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
@@ -68,3 +69,31 @@ class TokenResponse(msgspec.Struct):
 
     server_url: str
     participant_token: str
+
+
+class LiveParticipant(msgspec.Struct):
+    """A participant of a live room, as LiveKit's RoomService lists it."""
+
+    identity: str
+    name: str
+    kind: Literal["standard", "agent"]
+    # The interviewer's `lk.agent.state` attribute (initializing, listening, thinking, speaking); null for
+    # people.
+    agent_state: str | None
+    joined_at: datetime | None
+
+
+class LiveRoom(msgspec.Struct):
+    """A CodeVoice interview room that exists on the LiveKit server now."""
+
+    room_name: str
+    session_id: UUID
+    session_status: str
+    candidate_name: str
+    role_title: str
+    started_at: datetime | None
+    participants: list[LiveParticipant]
+
+
+class LiveRooms(msgspec.Struct):
+    rooms: list[LiveRoom]

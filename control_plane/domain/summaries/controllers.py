@@ -19,6 +19,8 @@ from control_plane.domain.interviews.access import get_visible_session
 from control_plane.domain.summaries.queue import provide_summary_queue, push_summary_job
 from control_plane.domain.summaries.schemas import SummaryOut, summary_out
 from control_plane.domain.summaries.services import SummaryService
+from control_plane.lib import openapi
+from control_plane.lib.openapi import DeclaredErrorsOnly, problem_responses
 from control_plane.lib.problems import ConflictError
 from control_plane.settings import get_settings
 
@@ -26,12 +28,19 @@ from control_plane.settings import get_settings
 class SummaryController(Controller):
     path = "/sessions/{session_id:uuid}/summary"
     tags = ["Summaries"]
+    security = openapi.USER
     dependencies = {
         "summaries": Provide(create_service_provider(SummaryService)),
         "summary_queue": Provide(provide_summary_queue, sync_to_thread=False),
     }
 
-    @get("/", summary="The session's scorecard and its status")
+    @get(
+        "/",
+        operation_id="getSummary",
+        summary="The session's scorecard and its status",
+        responses=problem_responses(401, 404),
+        operation_class=DeclaredErrorsOnly,
+    )
     async def get_summary(
         self,
         request: Request[m.User, Any, Any],
@@ -48,9 +57,11 @@ class SummaryController(Controller):
 
     @post(
         "/retry",
+        operation_id="retrySummary",
         guards=[requires_staff],
         status_code=HTTP_202_ACCEPTED,
         summary="Queue a failed or stuck summary again (recruiters and admins)",
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415),
     )
     async def retry_summary(
         self,

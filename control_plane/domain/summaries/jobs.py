@@ -32,7 +32,7 @@ from control_plane.domain.interviews.services import TranscriptService
 from control_plane.domain.summaries.llm_summary import LLMScorecardWriter
 from control_plane.domain.summaries.offline_summary import build_offline_summary
 from control_plane.domain.summaries.queue import push_summary_job
-from control_plane.domain.summaries.services import Claim, SummaryService
+from control_plane.domain.summaries.services import CLAIMABLE, Claim, SummaryService
 from control_plane.domain.summaries.transcript import InterviewTranscript, from_models
 from control_plane.lib.db import get_alchemy_config
 from control_plane.settings import Settings, get_settings
@@ -186,11 +186,16 @@ async def _claim(runtime: SummaryRuntime, session_id: UUID) -> Claim | None:
             if claim is not None:
                 return claim
             summary = await service.for_session(session_id)
-        if summary is not None:
+        if summary is not None and summary.status not in CLAIMABLE:
             # Done or failed: a repeated job changes nothing.
             log.info("summary_not_claimable", status=summary.status)
             return None
+        # No row yet, or a claimable row the UPDATE did not see: the enqueuing transaction committed
+        # between the UPDATE's snapshot and the SELECT's. Both mean "try again shortly".
         if asyncio.get_running_loop().time() >= deadline:
+            if summary is not None:
+                log.info("summary_not_claimable", status=summary.status)
+                return None
             raise SummaryRowMissingError(f"no summary row for session {session_id}")
         await asyncio.sleep(0.05)
 

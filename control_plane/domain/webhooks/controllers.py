@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from control_plane.db import models as m
 from control_plane.domain.interviews.completion import complete_session
 from control_plane.domain.interviews.transitions import transition
+from control_plane.lib import openapi
+from control_plane.lib.openapi import problem_responses
 from control_plane.settings import get_settings
 
 MAX_WEBHOOK_BYTES = 64 * 1024
@@ -97,9 +99,12 @@ class LiveKitWebhookController(Controller):
 
     @post(
         "/webhook",
+        operation_id="receiveLiveKitWebhook",
         status_code=HTTP_200_OK,
         summary="LiveKit webhook receiver",
         request_max_body_size=MAX_WEBHOOK_BYTES,
+        security=openapi.LIVEKIT,
+        responses=problem_responses(400, 401, 413, 415),
     )
     async def receive(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, task_queues: TaskQueues
