@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck pytest venv browser-deps migrate lock clean services bench livekit-server
+.PHONY: dev test lint typecheck pytest venv browser-deps migrate lock clean services bench livekit-server web
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,21 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 
 browser-deps: $(BROWSER_STAMP)
 
+## The web app (web/), served by the control plane at /. Its API types are generated from the OpenAPI document
+## (scripts/openapi.py, so the control plane's sources count), then `npm run build` writes web/dist.
+WEB_DEPS := web/node_modules/.installed
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f ! -name schema.d.ts 2>/dev/null) \
+  web/index.html web/vite.config.ts web/tsconfig.json web/eslint.config.js
+$(WEB_DEPS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	touch $(WEB_DEPS)
+
+web/dist/index.html: $(STAMP) $(WEB_DEPS) $(WEB_SOURCES) scripts/openapi.py $(shell find control_plane -name '*.py')
+	npm run --prefix web --silent build
+	touch web/dist/index.html
+
+web: web/dist/index.html
+
 ## The pinned livekit-server in .tools/bin (the version is pinned in scripts/livekit-server.sh). Built with
 ## `go install` (Go's module and build caches are reused), or linked from PATH when that one is the pinned
 ## version. Skipped by `make dev` when LIVEKIT_URL points at another machine (LiveKit Cloud, say).
@@ -37,7 +52,7 @@ services:
 	bash scripts/services.sh
 
 ## Run the control plane, the agent worker and the queue workers with development settings.
-dev: $(STAMP) services
+dev: $(STAMP) web/dist/index.html services
 	@case "$${LIVEKIT_URL:-ws://127.0.0.1:7880}" in \
 	  *://127.0.0.1[:/]*|*://127.0.0.1|*://localhost[:/]*|*://localhost|*://\[::1\]*) \
 	    $(MAKE) --no-print-directory livekit-server \
@@ -46,7 +61,7 @@ dev: $(STAMP) services
 	CODEVOICE_ENV=dev $(BIN)/python -m control_plane.devstack
 
 ## Lint, type-check and run the whole test suite.
-test: $(STAMP) $(BROWSER_STAMP) $(LIVEKIT_SERVER) services lint typecheck pytest
+test: $(STAMP) $(BROWSER_STAMP) web/dist/index.html $(LIVEKIT_SERVER) services lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -74,4 +89,4 @@ lock:
 	  && mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules web/node_modules web/dist
