@@ -69,6 +69,7 @@ class ScratchControlPlane:
     client: httpx.AsyncClient  # signed in as `headers`' candidate
     headers: dict[str, str]
     base_url: str
+    email: str = ""  # the signed-in candidate's
 
     async def create_session(self, **fields: object) -> str:
         body = {"role_title": "Backend Engineer", "seniority": "senior", "topics": ["python", "databases"]}
@@ -132,7 +133,9 @@ async def scratch_control_plane(
             login = await client.post("/auth/login", json={"email": email, "password": password})
             login.raise_for_status()
             headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-            yield ScratchControlPlane(env=full_env, client=client, headers=headers, base_url=base_url)
+            yield ScratchControlPlane(
+                env=full_env, client=client, headers=headers, base_url=base_url, email=email
+            )
     finally:
         if process is not None:
             process.terminate()
