@@ -66,7 +66,8 @@ async def main() -> None:
                 statuses.append((await timed(client, "/auth/login", body, "10.66.6.6"))[1])
 
         attack = asyncio.gather(*(spray(worker) for worker in range(8)))
-        during = [(await timed(client, "/auth/login", login, f"10.8.1.{i}"))[0] for i in range(args.tries)]
+        answered = [await timed(client, "/auth/login", login, f"10.8.1.{i}") for i in range(args.tries)]
+        during = [ms for ms, _ in answered]
         await attack
 
     print("| measure | median ms | p95 ms |")
@@ -80,6 +81,7 @@ async def main() -> None:
         print(f"| {name} | {statistics.median(values):.0f} | {percentile(values, 0.95):.0f} |")
     print(f"\ntaken/new median ratio: {statistics.median(taken) / statistics.median(new):.2f}")
     print(f"login during/alone median ratio: {statistics.median(during) / statistics.median(alone):.2f}")
+    print(f"real logins during the spray answered: {sorted({status for _, status in answered})}")
     checked, refused = statuses.count(401), statuses.count(429)
     print(f"spray: {len(statuses)} attempts, {checked} checked (401), {refused} refused (429)")
 

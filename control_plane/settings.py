@@ -205,6 +205,9 @@ class AuthSettings:
     max_concurrent_password_checks: int = field(
         default_factory=lambda: _int("CODEVOICE_MAX_CONCURRENT_PASSWORD_CHECKS", 8)
     )
+    max_concurrent_password_checks_per_client: int = field(
+        default_factory=lambda: _int("CODEVOICE_MAX_CONCURRENT_PASSWORD_CHECKS_PER_CLIENT", 2)
+    )
     register_attempts_per_window: int = field(
         default_factory=lambda: _int("CODEVOICE_REGISTER_RATE_LIMIT", 5)
     )

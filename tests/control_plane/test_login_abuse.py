@@ -156,3 +156,24 @@ async def test_concurrent_password_checks_have_a_ceiling_across_processes(
         assert int(redis.get(f"{TEST_ENV['CODEVOICE_REDIS_PREFIX']}:password-checks") or 0) == 0
     finally:
         redis.close()
+
+
+async def test_one_client_cannot_take_every_password_check(make_user: MakeUser, database_url: str) -> None:
+    """A burst from one client holds at most its own share of the checks; another client still gets one."""
+    user = await make_user()
+    env = {
+        **BEHIND_PROXY,
+        "CODEVOICE_MAX_CONCURRENT_PASSWORD_CHECKS_PER_CLIENT": "1",
+        "CODEVOICE_LOGIN_CLIENT_RATE_LIMIT": "1000",
+        "CODEVOICE_LOGIN_RATE_LIMIT": "1000",
+    }
+    with serving(env) as (base, _):
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            body = {"email": user.email, "password": user.password}
+            burst = [http.post("/auth/login", json=body, headers=as_client("192.0.2.66")) for _ in range(8)]
+            other = http.post("/auth/login", json=body, headers=as_client("192.0.2.7"))
+            *from_burst, from_other = await asyncio.gather(*burst, other)
+    statuses = [response.status_code for response in from_burst]
+    assert set(statuses) <= {200, 429}, statuses
+    assert 1 <= statuses.count(200) < 8, statuses
+    assert from_other.status_code == 200, from_other.text

@@ -75,9 +75,7 @@ class AccountController(Controller):
             limit=settings.auth.register_attempts_per_window,
             window_s=settings.auth.rate_limit_window_s,
         )
-        async with rate_limit.concurrency_slot(
-            redis, settings.redis.key("password-checks"), limit=settings.auth.max_concurrent_password_checks
-        ):
+        async with rate_limit.password_check_slot(redis, settings, _client_ip(request)):
             signup = await users.sign_up(
                 email=data.email, password=data.password, display_name=data.display_name
             )
@@ -141,9 +139,7 @@ class AccountController(Controller):
             limit=auth.login_attempts_per_window,
             window_s=auth.rate_limit_window_s,
         )
-        async with rate_limit.concurrency_slot(
-            redis, settings.redis.key("password-checks"), limit=auth.max_concurrent_password_checks
-        ):
+        async with rate_limit.password_check_slot(redis, settings, client):
             user = await users.authenticate(data.email, data.password)
         refresh = await refresh_tokens.issue(user.id, settings.auth.refresh_token_ttl_s)
         return TokenPair(

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from redis.asyncio import Redis
 
 from control_plane.lib.problems import TooManyRequestsError
+from control_plane.settings import Settings
 
 
 async def enforce(redis: Redis, key: str, *, limit: int, window_s: int) -> None:
@@ -48,6 +49,22 @@ async def concurrency_slot(redis: Redis, key: str, *, limit: int) -> AsyncIterat
         yield
     finally:
         await redis.decr(key)
+
+
+@asynccontextmanager
+async def password_check_slot(redis: Redis, settings: Settings, client: str) -> AsyncIterator[None]:
+    """Hold a share of the password checks (argon2) for one check by `client`: at most
+    `max_concurrent_password_checks_per_client` of its own at once, so that one client cannot take every
+    slot, and at most `max_concurrent_password_checks` across every process. 429 when either is full."""
+    auth = settings.auth
+    own = settings.redis.key("password-checks", "client", subject(client))
+    async with (
+        concurrency_slot(redis, own, limit=auth.max_concurrent_password_checks_per_client),
+        concurrency_slot(
+            redis, settings.redis.key("password-checks"), limit=auth.max_concurrent_password_checks
+        ),
+    ):
+        yield
 
 
 def subject(*parts: str) -> str:
