@@ -83,6 +83,8 @@ async def test_unknown_session_and_bad_ids(client: AsyncTestClient[Litestar], ma
         {"planned_duration_minutes": 1},
         {"planned_duration_minutes": "twenty"},
         {"role_title": ""},
+        {"role_title": "    "},
+        {"topics": ["python", "   "]},
         {"language": "english please"},
         {"language": "de"},
         {"unexpected": True},

@@ -9,7 +9,9 @@ import msgspec
 
 from control_plane.domain.summaries.scorecard import Recommendation
 
-Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Not blank: a name made only of spaces would be stored as an empty string once trimmed.
+_NOT_BLANK = r"\S"
+Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NOT_BLANK)]
 # The question bank, the interviewer's prompts and the offline speech models are English only: refusing
 # another language beats an English interview for a candidate who asked for it.
 SUPPORTED_LANGUAGES: Final = ("en",)
@@ -25,7 +27,7 @@ Seniority = Literal["intern", "junior", "mid", "senior", "staff", "principal"]
 
 
 class SessionCreate(msgspec.Struct, forbid_unknown_fields=True):
-    role_title: Annotated[str, msgspec.Meta(min_length=2, max_length=120)]
+    role_title: Annotated[str, msgspec.Meta(min_length=2, max_length=120, pattern=_NOT_BLANK)]
     seniority: Seniority
     topics: Annotated[list[Topic], msgspec.Meta(min_length=1, max_length=8)]
     language: Language = "en"
