@@ -140,6 +140,9 @@ def main() -> int:
     if "CODEVOICE_CONTROL_PLANE_URL" not in os.environ and not settings.agent.control_plane_socket:
         # The agent reports to the control plane that this stack runs, on whatever port it was given.
         os.environ["CODEVOICE_CONTROL_PLANE_URL"] = control_plane_url(settings)
+    if "CODEVOICE_PUBLIC_URL" not in os.environ:
+        # Links in sign-up mail (logged in the dev profile) open the web app this stack serves.
+        os.environ["CODEVOICE_PUBLIC_URL"] = f"http://{settings.app.host}:{settings.app.port}"
     with tempfile.TemporaryDirectory(prefix="codevoice-dev-") as workdir:
         try:
             components = _components(Path(workdir))
