@@ -56,6 +56,10 @@ class _FailBody(msgspec.Struct, frozen=True):
     reason: str
 
 
+class _CompleteBody(msgspec.Struct, frozen=True, omit_defaults=True):
+    end_reason: str | None = None
+
+
 class ControlPlaneError(RuntimeError):
     """A call to the control plane's internal API failed for good."""
 
@@ -134,8 +138,11 @@ class ControlPlaneClient:
             logger.warning("control_plane.unexpected_transcript_response", body=response.text[:200])
             return 0
 
-    async def complete(self, session_id: uuid.UUID) -> None:
-        await self._post(f"/internal/sessions/{session_id}/complete", None)
+    async def complete(self, session_id: uuid.UUID, *, end_reason: str | None = None) -> None:
+        """The interview ended; `end_reason` says why (`completed`, `time_up`, `candidate_left`, ...: lower
+        case snake case, at most 32 characters). A repeat changes nothing on the control plane."""
+        body = msgspec.json.encode(_CompleteBody(end_reason)) if end_reason is not None else None
+        await self._post(f"/internal/sessions/{session_id}/complete", body)
 
     async def fail(self, session_id: uuid.UUID, reason: str) -> None:
         await self._post(

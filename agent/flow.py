@@ -9,7 +9,6 @@ every transition to wrap-up once the planned length is spent.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from pipecat_flows import FlowArgs, FlowManager, FlowsFunctionSchema, NodeConfig
+
+from agent.candidate_intent import Act, ConsentAnswer, Topic, consent_answer, read_intent
 
 if TYPE_CHECKING:
     from agent.planner import InterviewPlan, PlannedQuestion
@@ -33,8 +34,12 @@ WRAP_UP = "wrap_up"
 
 # Scripted acknowledgements: short, neutral, and never a judgement of the answer.
 ACKNOWLEDGEMENTS = ("Thank you.", "Thanks, that's helpful.", "Okay, thank you.", "Got it, thanks.")
-_NO_WORDS = frozenset({"no", "not", "don't", "dont", "nope", "decline", "stop"})
-_YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "okay", "ok", "ready", "fine", "go", "absolutely"})
+# The consent notice and question: the end of the greeting, and what is asked again until the answer is
+# a clear yes or a clear no.
+CONSENT_NOTICE = "This conversation is transcribed for the hiring team."
+CONSENT_QUESTION = "Is that okay with you, and are you ready to begin?"
+TIME_GIVEN = "Of course, take your time."
+CONSENT_ANSWERS: tuple[ConsentAnswer, ...] = ("agree", "decline", "unclear")
 
 
 @dataclass(frozen=True)
@@ -46,27 +51,17 @@ class ScriptedTurn:
     arguments: dict[str, Any] = field(default_factory=dict)
 
 
+# Every node that waits for an answer also offers these, so a request for time or for the question again
+# is never taken as the answer.
+_WAITING_FUNCTIONS_TASK = (
+    " If the candidate asks for a moment to think, call give_time instead of moving on; if they ask to "
+    "hear the question again or did not catch it, call repeat_question. An answer that merely contains "
+    "words like 'think' ('I think the main trade-off is...') is an answer."
+)
+
+
 def question_node_name(index: int, follow_up: int = 0) -> str:
     return f"question_{index + 1}" if follow_up == 0 else f"question_{index + 1}_follow_up_{follow_up}"
-
-
-def heard_consent(candidate_text: str) -> bool:
-    """Deterministic consent check for scripted mode: a clear 'no' without any 'yes' declines."""
-    words = set(re.findall(r"[a-z']+", candidate_text.lower()))
-    return not (words & _NO_WORDS and not words & _YES_WORDS)
-
-
-# Short turns that ask to hear the question again; the silence prompt offers exactly that.
-_REPEAT_REQUEST = re.compile(
-    r"\b(repeat|say (that|it) again|come again|pardon|one more time|didn'?t (catch|hear|get) (that|it))\b"
-)
-_REPEAT_REQUEST_MAX_WORDS = 10
-
-
-def asks_to_repeat(candidate_text: str) -> bool:
-    """A short request to hear the question again; a long answer that happens to say "repeat" is an answer."""
-    text = candidate_text.lower()
-    return len(text.split()) <= _REPEAT_REQUEST_MAX_WORDS and _REPEAT_REQUEST.search(text) is not None
 
 
 class InterviewFlow:
@@ -96,8 +91,17 @@ class InterviewFlow:
         self.current_node: str | None = None
         self.visited: list[str] = []
         self.wrap_up_reason: WrapUpReason | None = None
+        # Told when the candidate is granted time to think (True) and when that pause is over (False):
+        # the pipeline's silence policy waits longer before its first prompt after a granted pause.
+        self.on_thinking_pause: Callable[[bool], Awaitable[None]] | None = None
+        self.thinking_pause_granted = False
         self._scripted_opening: str = ""
         self._scripted_function: str | None = None
+        # What the node asks (its opening without any time warning), to say again on request.
+        self._current_question: str = ""
+        # The scripted brain's reply to a node function that keeps the node (time given, the question
+        # again, consent asked again): spoken when the LLM runs on that function's result.
+        self._scripted_reply: str | None = None
 
     # ------------------------------------------------------------------ time
     @property
@@ -135,8 +139,8 @@ class InterviewFlow:
         opening = (
             f"Hello, and thank you for joining. I'm the CodeVoice interviewer for the {self.plan.role} role. "
             f"Over about {self.plan.duration_minutes} minutes I'll ask you {count} "
-            f"question{'s' if count != 1 else ''}, and then you can ask me yours. This conversation is "
-            "transcribed for the hiring team. Is that okay with you, and are you ready to begin?"
+            f"question{'s' if count != 1 else ''}, and then you can ask me yours. {CONSENT_NOTICE} "
+            f"{CONSENT_QUESTION}"
         )
         return self._node(
             GREETING,
@@ -145,12 +149,16 @@ class InterviewFlow:
                 f"{self.plan.role} role. Explain that the interview takes about {self.plan.duration_minutes} "
                 f"minutes with {count} main questions and time for their own questions, that it is "
                 "transcribed for the hiring team, and ask whether they consent and are ready. When they "
-                "answer, call record_consent."
+                "answer, call record_consent: answer 'agree' only for a clear yes, 'decline' for a no or an "
+                "objection, and 'unclear' for anything else (a question such as who will see the transcript "
+                "or whether you can hear them, a hedge, a 'yes, but...'). Only the hiring team for this role "
+                "sees the transcript. If they ask for a moment, call give_time."
             ),
             opening=opening,
-            functions=[self._fn_record_consent()],
+            functions=[self._fn_record_consent(), self._fn_give_time()],
             scripted_function="record_consent",
             role_message=self._role_message(),
+            question=f"{CONSENT_NOTICE} {CONSENT_QUESTION}",
         )
 
     def _warm_up_node(self) -> NodeConfig:
@@ -158,17 +166,18 @@ class InterviewFlow:
             WARM_UP,
             task=(
                 f"Ask this warm-up question in your own words: {self.plan.warm_up!r}. Listen, react in one "
-                "short neutral sentence, then call finish_warm_up."
+                "short neutral sentence, then call finish_warm_up." + _WAITING_FUNCTIONS_TASK
             ),
             opening=f"Great, let's begin. {self.plan.warm_up}",
-            functions=[self._fn_finish_warm_up()],
+            functions=[self._fn_finish_warm_up(), *self._waiting_functions()],
             scripted_function="finish_warm_up",
+            question=self.plan.warm_up,
         )
 
     def _question_node(self, index: int, follow_up_text: str | None = None) -> NodeConfig:
         question = self.plan.questions[index]
         may_follow_up = self._follow_ups_used < self.max_follow_ups and not self._in_warning_window()
-        functions = [self._fn_finish_question()]
+        functions = [self._fn_finish_question(), *self._waiting_functions()]
         if may_follow_up:
             functions.append(self._fn_ask_follow_up(question))
         warning = self._time_warning()
@@ -178,11 +187,12 @@ class InterviewFlow:
                 f"Ask planned question {index + 1} of {len(self.plan.questions)} ({question.topic}): "
                 f"{question.text!r}. Do not give hints or the answer."
             )
-            opening = f"{warning}Question {index + 1}. {question.text}"
+            asked = f"Question {index + 1}. {question.text}"
         else:
             name = question_node_name(index, self._follow_ups_used)
             task = f"Ask this follow-up question, briefly and in your own words: {follow_up_text!r}."
-            opening = f"{warning}{follow_up_text}"
+            asked = follow_up_text
+        opening = f"{warning}{asked}"
         if warning:
             task = f"First tell the candidate: {warning.strip()!r} Then: {task}"
         if may_follow_up:
@@ -193,8 +203,14 @@ class InterviewFlow:
             )
         else:
             task += " When the answer is complete, call finish_question. Ask no further follow-ups."
+        task += _WAITING_FUNCTIONS_TASK
         return self._node(
-            name, task=task, opening=opening, functions=functions, scripted_function="finish_question"
+            name,
+            task=task,
+            opening=opening,
+            functions=functions,
+            scripted_function="finish_question",
+            question=asked,
         )
 
     def _candidate_questions_node(self) -> NodeConfig:
@@ -205,14 +221,15 @@ class InterviewFlow:
                 f"{warning}Tell the candidate that was the last of your questions and ask whether they have "
                 "questions about the role or the process. Answer briefly and honestly; say the hiring team "
                 "will follow up on anything you cannot answer. When they have no more questions, call "
-                "finish_candidate_questions."
+                "finish_candidate_questions." + _WAITING_FUNCTIONS_TASK
             ),
             opening=(
                 f"{warning}That's all the questions I have. Do you have any questions for me about the role "
                 "or the process?"
             ),
-            functions=[self._fn_finish_candidate_questions()],
+            functions=[self._fn_finish_candidate_questions(), *self._waiting_functions()],
             scripted_function="finish_candidate_questions",
+            question="Do you have any questions for me about the role or the process?",
         )
 
     def wrap_up_node(self, reason: WrapUpReason) -> NodeConfig:
@@ -255,11 +272,15 @@ class InterviewFlow:
         functions: list[FlowsFunctionSchema],
         scripted_function: str | None,
         role_message: str | None = None,
+        question: str | None = None,
     ) -> NodeConfig:
+        """One node; `question` is what the node asks, said again on request (default: the opening)."""
         self.current_node = name
         self.visited.append(name)
         self._scripted_opening = opening
         self._scripted_function = scripted_function
+        self._current_question = opening if question is None else question
+        self._scripted_reply = None
         logger.info("interview.node", node=name, elapsed_s=round(self.elapsed_s(), 1))
         node: NodeConfig = {
             "name": name,
@@ -290,20 +311,78 @@ class InterviewFlow:
             return self._question_node(self._question_index)
         return self._candidate_questions_node()
 
-    async def _on_record_consent(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, NodeConfig]:
-        consent = bool(args.get("consent", False))
-        flow_manager.state["consent"] = consent
-        if not consent:
+    async def _on_record_consent(
+        self, args: FlowArgs, flow_manager: FlowManager
+    ) -> tuple[Any, NodeConfig | None]:
+        """agree: the interview starts; decline: it ends politely; anything else (or a malformed answer,
+        never read as consent): the node stays and the consent question is asked again."""
+        await self._end_thinking_pause()
+        answer = args.get("answer")
+        if answer == "agree":
+            flow_manager.state["consent"] = True
+            return {"consent": True}, self._warm_up_node()
+        if answer == "decline":
+            flow_manager.state["consent"] = False
             return {"consent": False}, self.wrap_up_node("consent_declined")
-        return {"consent": True}, self._warm_up_node()
+        logger.info("interview.consent_unclear", answer=answer)
+        return {
+            "consent": "not given yet",
+            "instruction": (
+                "Do not start the interview yet. Unless you already did in this reply: if the candidate "
+                "asked something, answer in one short, honest sentence (only the hiring team for the "
+                f"{self.plan.role} role sees the transcript); then ask again whether the transcribed "
+                "interview is okay with them and they are ready."
+            ),
+        }, None
+
+    async def _on_give_time(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, None]:
+        """The candidate asked for time: the node stays, the agent says so briefly and waits."""
+        if self._scripted_reply is None:
+            self._scripted_reply = (
+                f"{TIME_GIVEN} Just tell me when you're ready."
+                if self.current_node == GREETING
+                else TIME_GIVEN
+            )
+        self.thinking_pause_granted = True
+        logger.info("interview.thinking_pause", node=self.current_node)
+        if self.on_thinking_pause is not None:
+            await self.on_thinking_pause(True)
+        return {
+            "status": "waiting",
+            "instruction": (
+                f"Unless you already did, say only a short sentence such as {TIME_GIVEN!r}; then wait for "
+                "the candidate without moving on."
+            ),
+        }, None
+
+    async def _on_repeat_question(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, None]:
+        """The candidate asked to hear the question again: the node stays and the question is repeated."""
+        await self._end_thinking_pause()
+        if self._scripted_reply is None:
+            self._scripted_reply = f"Of course. {self._current_question}"
+        return {
+            "question": self._current_question,
+            "instruction": "Say this question again, in the same words or more simply, without hints.",
+        }, None
+
+    async def _end_thinking_pause(self) -> None:
+        """The candidate has spoken again after a granted pause: the silence policy is back to normal."""
+        if not self.thinking_pause_granted:
+            return
+        self.thinking_pause_granted = False
+        if self.on_thinking_pause is not None:
+            await self.on_thinking_pause(False)
 
     async def _on_finish_warm_up(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, NodeConfig]:
+        await self._end_thinking_pause()
         return None, self._after_question()
 
     async def _on_finish_question(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, NodeConfig]:
+        await self._end_thinking_pause()
         return None, self._after_question()
 
     async def _on_ask_follow_up(self, args: FlowArgs, flow_manager: FlowManager) -> tuple[Any, NodeConfig]:
+        await self._end_thinking_pause()
         follow_up = str(args.get("question", "")).strip()
         if self._follow_ups_used >= self.max_follow_ups or self._in_warning_window() or not follow_up:
             # The model asked for more than it may: move on rather than loop on the same question.
@@ -315,16 +394,58 @@ class InterviewFlow:
     async def _on_finish_candidate_questions(
         self, args: FlowArgs, flow_manager: FlowManager
     ) -> tuple[Any, NodeConfig]:
+        await self._end_thinking_pause()
         return None, self.wrap_up_node("time_up" if self.is_time_up() else "completed")
 
     # ------------------------------------------------------------- functions
     def _fn_record_consent(self) -> FlowsFunctionSchema:
         return FlowsFunctionSchema(
             name="record_consent",
-            description="Record whether the candidate agrees to the transcribed interview and is ready.",
-            properties={"consent": {"type": "boolean", "description": "True if the candidate agreed."}},
-            required=["consent"],
+            description=(
+                "Record the candidate's answer to whether the transcribed interview is okay and they are "
+                "ready. 'unclear' keeps the interview from starting: answer them and ask again."
+            ),
+            properties={
+                "answer": {
+                    "type": "string",
+                    "enum": list(CONSENT_ANSWERS),
+                    "description": (
+                        "agree: a clear yes ('yes', 'sure, go ahead', 'no problem'). decline: a no or an "
+                        "objection ('I'd rather not', 'I don't consent', 'not really'). unclear: anything "
+                        "else: a question ('who will see this?', 'can you hear me?'), a hedge, 'yes, but...'."
+                    ),
+                }
+            },
+            required=["answer"],
             handler=self._on_record_consent,
+        )
+
+    def _waiting_functions(self) -> list[FlowsFunctionSchema]:
+        return [self._fn_give_time(), self._fn_repeat_question()]
+
+    def _fn_give_time(self) -> FlowsFunctionSchema:
+        return FlowsFunctionSchema(
+            name="give_time",
+            description=(
+                "The candidate asks for a moment to think ('let me think about that', 'give me a second'). "
+                "Keeps the current question open; afterwards say only something short like "
+                f"{TIME_GIVEN!r} and wait."
+            ),
+            properties={},
+            required=[],
+            handler=self._on_give_time,
+        )
+
+    def _fn_repeat_question(self) -> FlowsFunctionSchema:
+        return FlowsFunctionSchema(
+            name="repeat_question",
+            description=(
+                "The candidate asks to hear the question again or did not catch it ('sorry, what did you "
+                "say?', 'could you repeat that?'). Returns the current question to say again."
+            ),
+            properties={},
+            required=[],
+            handler=self._on_repeat_question,
         )
 
     def _fn_finish_warm_up(self) -> FlowsFunctionSchema:
@@ -365,21 +486,35 @@ class InterviewFlow:
 
     # ------------------------------------------------------------- scripted
     def scripted_turn(self, candidate_text: str | None) -> ScriptedTurn:
-        """The deterministic brain: the node's opening line, or an acknowledgement and one step on.
+        """The deterministic brain: the node's opening line, a reply that keeps the node, or an
+        acknowledgement and one step on.
 
-        `candidate_text` is None when the node has just started (say its opening line) and the
-        candidate's finished turn otherwise (acknowledge it and call the node's transition function).
+        `candidate_text` is None when the LLM runs without a new candidate turn: a node has just started
+        (say its opening line) or a function that keeps the node has returned (say its reply). Otherwise it
+        is the candidate's finished turn, read by agent.candidate_intent: a request for time or for the
+        question again calls give_time or repeat_question (the node stays); at the consent question only a
+        clear yes or no is an answer; anything else at a question is the answer.
         """
         if candidate_text is None:
+            if self._scripted_reply is not None:
+                reply, self._scripted_reply = self._scripted_reply, None
+                return ScriptedTurn(say=reply)
             return ScriptedTurn(say=self._scripted_opening)
         function_name = self._scripted_function
         if function_name is None:
             return ScriptedTurn(say="")
-        if asks_to_repeat(candidate_text) and self._scripted_opening:
-            return ScriptedTurn(say=f"Of course. {self._scripted_opening}")
+        intent = read_intent(candidate_text)
+        if intent.act is Act.ASK_TIME:
+            return ScriptedTurn(say="", function_name="give_time")
         if function_name == "record_consent":
-            consent = heard_consent(candidate_text)
-            return ScriptedTurn(say="", function_name=function_name, arguments={"consent": consent})
+            answer = consent_answer(intent)
+            if answer == "unclear":
+                self._scripted_reply = self._consent_reply(intent.act, intent.topic)
+            return ScriptedTurn(say="", function_name=function_name, arguments={"answer": answer})
+        if intent.act in (Act.ASK_REPEAT, Act.CHECK_HEARING):
+            if intent.act is Act.CHECK_HEARING:
+                self._scripted_reply = f"Yes, I can hear you. {self._current_question}"
+            return ScriptedTurn(say="", function_name="repeat_question")
         if function_name == "finish_candidate_questions":
             return ScriptedTurn(
                 say="Thank you. I'll pass that on, and the hiring team will follow up with an answer.",
@@ -388,3 +523,31 @@ class InterviewFlow:
         acknowledgement = ACKNOWLEDGEMENTS[self._acknowledgements % len(ACKNOWLEDGEMENTS)]
         self._acknowledgements += 1
         return ScriptedTurn(say=acknowledgement, function_name=function_name)
+
+    def _consent_reply(self, act: Act, topic: Topic | None) -> str:
+        """What the scripted interviewer says to a turn that is neither a clear yes nor a clear no: a
+        short honest answer, then the consent question again."""
+        again = f"{CONSENT_NOTICE} {CONSENT_QUESTION}"
+        if act is Act.CHECK_HEARING:
+            return f"Yes, I can hear you. {again}"
+        if act is Act.ASK_REPEAT:
+            return f"Of course. {again}"
+        if act is Act.QUESTION and topic is Topic.RECORDING:
+            return (
+                f"Only the hiring team for the {self.plan.role} role sees the transcript of this interview. "
+                f"{CONSENT_QUESTION}"
+            )
+        if act is Act.QUESTION and topic is Topic.DURATION:
+            return f"It takes about {self.plan.duration_minutes} minutes. {again}"
+        if act is Act.QUESTION:
+            return f"The hiring team can answer that better than I can, and they will follow up. {again}"
+        return f"Just to be sure: {again[0].lower()}{again[1:]}"
+
+    # ------------------------------------------------------------- presence
+    @property
+    def open_prompt(self) -> str:
+        """The question the current node asks (as said again on request), to ask again when the candidate
+        rejoins after dropping out; "" before the interview starts and once it is wrapping up."""
+        if self.current_node is None or self.current_node == WRAP_UP:
+            return ""
+        return self._current_question

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from pipecat.transports.base_output import BaseOutputTransport
 
 from agent.flow import InterviewFlow
 from agent.pipeline import InterviewPipeline, TurnTaking, interview_turn_strategies
@@ -120,7 +121,9 @@ def build_interview(
     if user_turn_strategies is None:
         if turn_analyzer is None:
             raise ValueError("a turn analyzer (Smart Turn) is needed unless turn strategies are given")
-        user_turn_strategies = interview_turn_strategies(turn_analyzer)
+        # Only an output transport reports when the agent speaks (tests and the benchmark may have none).
+        agent_audio = isinstance(io.transport_output, BaseOutputTransport)
+        user_turn_strategies = interview_turn_strategies(turn_analyzer, turn_taking, agent_audio=agent_audio)
     logger.info(
         "interview.assembled",
         mode="llm" if use_llm else "scripted",

@@ -2,8 +2,10 @@
 
 The job reads the session from the dispatch metadata, tells the control plane the session is live, runs
 the Pipecat pipeline in the room through Pipecat's LiveKitTransport (joining with the job's own token, so
-the bot is an agent participant with `lk.agent.name`), and ends when the interview ends, the candidate
-leaves or the room closes.
+the bot is an agent participant with `lk.agent.name`), and ends when the interview ends, the room closes,
+or the candidate leaves and does not rejoin within the grace period (CODEVOICE_CANDIDATE_REJOIN_GRACE_S;
+agent.rejoin_grace). A candidate who rejoins in time hears the open question again. The session's
+`end_reason` records why it ended.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,12 +32,15 @@ from agent.control_plane_client import (
 )
 from agent.flow import WRAP_UP
 from agent.interview import InterviewIO, build_interview, make_plan
+from agent.job_context import report_room_joined
 from agent.livekit_conventions import LiveKitConventions
 from agent.metadata import InvalidDispatchMetadataError, parse_dispatch_metadata
 from agent.pipeline import TurnTaking, create_turn_analyzer, create_vad_analyzer
+from agent.rejoin_grace import RejoinGrace
 from agent.speech import OfflineSpeechModels, create_stt, create_tts, load_offline_speech_models
 from agent.transcript import TranscriptRecorder
 from agent.transcript_journal import TranscriptJournal, replay_journals
+from agent.vocabulary import session_vocabulary
 from control_plane.log import configure as configure_logging
 from control_plane.settings import get_settings
 
@@ -44,14 +50,13 @@ if TYPE_CHECKING:
     from pipecat.audio.vad.vad_analyzer import VADAnalyzer
 
     from agent.metadata import InterviewSession
+    from agent.pipeline import EndReason, InterviewPipeline
     from control_plane.settings import Settings
 
 logger = structlog.get_logger(__name__)
 
 PREWARM_KEY = "codevoice.prewarmed"
 TRANSCRIPT_FLUSH_TIMEOUT_S = 30.0
-# How long a candidate's departure waits for a newer connection of the same candidate to show up.
-CANDIDATE_SWAP_GRACE_S = 0.5
 
 
 @dataclass
@@ -102,6 +107,15 @@ def _job_url_and_token(ctx: JobContext, settings: Settings) -> tuple[str, str]:
     return info.url or settings.livekit.url, info.token
 
 
+def session_end_reason(flow_reason: str | None, end_reason: EndReason | None) -> str:
+    """What the session records as why the interview ended (`end_reason` on `complete`): the flow's
+    wrap-up reason (`completed`, `consent_declined`, `time_up`, `silence`, ...) when the interview
+    wrapped up, else the pipeline's (`candidate_left`, `room_closed`, `idle`, ...)."""
+    if end_reason in (None, "interview_finished"):
+        return flow_reason or "completed"
+    return end_reason
+
+
 def _room_of(transport: LiveKitTransport) -> rtc.Room:
     # Pipecat 1.4's LiveKitTransport has no public accessor for its rtc.Room (created at pipeline setup).
     return transport._client.room
@@ -123,7 +137,12 @@ class SessionReporter:
         self._session_id = session_id
         self.completed = False
 
-    async def complete(self) -> None:
+    async def complete(self, end_reason: str | None = None) -> None:
+        """Deliver every turn, then report `complete` with `end_reason` (see `session_end_reason`).
+
+        Raises:
+            ControlPlaneError: turns left undelivered, or the control plane refused or stayed unreachable.
+        """
         if self.completed:
             return
         if not await self._recorder.flush(TRANSCRIPT_FLUSH_TIMEOUT_S):
@@ -131,7 +150,7 @@ class SessionReporter:
                 f"{self._recorder.undelivered} transcript segments could not be delivered"
             )
         try:
-            await self._client.complete(self._session_id)
+            await self._client.complete(self._session_id, end_reason=end_reason)
         except ControlPlaneRejectedError as exc:
             if not exc.session_is_final:
                 raise
@@ -171,7 +190,8 @@ async def run_interview_job(ctx: JobContext) -> None:
                 ctx, session, settings, prewarmed, client, reporter, recorder, log
             )
             shutdown_reason = end_reason.replace("_", " ")
-            await reporter.complete()  # no-op when the interview already reported before leaving
+            # A no-op when the interview already reported before leaving (with its reason).
+            await reporter.complete(end_reason)
             log.info("job.completed", reason=end_reason, segments=len(recorder.delivered))
         except Exception as exc:
             log.exception("job.failed")
@@ -211,15 +231,15 @@ async def _run_in_room(
     io = InterviewIO(
         transport_input=transport.input(),
         transport_output=transport.output(),
-        stt=create_stt(settings.speech, prewarmed.speech),
+        stt=create_stt(settings.speech, prewarmed.speech, vocabulary=session_vocabulary(plan)),
         tts=create_tts(settings.speech, prewarmed.speech),
         transport=transport,
     )
 
-    async def report_before_leaving() -> None:
+    async def report_before_leaving(end_reason: EndReason | None = None) -> None:
         # The control plane reads an agent leaving a live interview as a crash: report first.
         try:
-            await reporter.complete()
+            await reporter.complete(session_end_reason(interview.flow.wrap_up_reason, end_reason))
         except ControlPlaneError:
             log.exception("job.complete_failed")
 
@@ -238,6 +258,7 @@ async def _run_in_room(
         extra_observers=[conventions],
     )
     background: set[asyncio.Task[None]] = set()
+    rejoin = _rejoin_grace(interview, settings.agent.candidate_rejoin_grace_s, report_before_leaving, log)
 
     def in_background(coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -272,30 +293,41 @@ async def _run_in_room(
     @transport.event_handler("on_connected")
     async def on_connected(_transport: LiveKitTransport) -> None:
         joined.set()
+        report_room_joined(ctx)
         conventions.attach(_room_of(transport))
         log.info("job.joined_room", identity=_room_of(transport).local_participant.identity, pid=os.getpid())
         in_background(mark_live())
 
     @transport.event_handler("on_first_participant_joined")
     async def on_first_participant_joined(_transport: LiveKitTransport, participant_id: str) -> None:
+        # Pipecat fires this again when a candidate joins a room nobody else was in (a rejoin).
         log.info("job.candidate_joined", participant=participant_id)
+        await rejoin.candidate_connected(participant_id)
         await interview.start_interview()
 
-    @transport.event_handler("on_participant_disconnected")
-    async def on_participant_disconnected(_transport: LiveKitTransport, participant_id: str) -> None:
-        # A candidate who opens the interview again (a second tab) joins with the same identity:
-        # livekit-server drops the older connection (DUPLICATE_IDENTITY) and the SDK reports it leaving
-        # in the same burst as the newer one joining. Look at the room once that burst is through.
-        await asyncio.sleep(CANDIDATE_SWAP_GRACE_S)
-        remaining = [
+    def candidates() -> list[rtc.RemoteParticipant]:
+        return [
             p
             for p in _room_of(transport).remote_participants.values()
             if p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_AGENT
         ]
-        if not remaining:
-            log.info("job.candidate_left", participant=participant_id)
-            await report_before_leaving()
-            await interview.end("candidate_left")
+
+    @transport.event_handler("on_participant_connected")
+    async def on_participant_connected(_transport: LiveKitTransport, participant_id: str) -> None:
+        # Runs before on_first_participant_joined for the same connection, so the first one counts once.
+        if any(p.sid == participant_id for p in candidates()):
+            await rejoin.candidate_connected(participant_id)
+
+    @transport.event_handler("on_participant_disconnected")
+    async def on_participant_disconnected(_transport: LiveKitTransport, participant_id: str) -> None:
+        # A reload, a lost connection or a second tab: the same identity usually comes back within
+        # seconds (a second tab's newer connection right after livekit-server drops the older one with
+        # DUPLICATE_IDENTITY), so the interview waits for it instead of ending. An interview already
+        # wrapping up finishes its goodbye either way.
+        if interview.end_reason is not None or interview.flow.current_node == WRAP_UP:
+            return
+        log.info("job.candidate_disconnected", participant=participant_id)
+        await rejoin.candidate_left(candidates_present=bool(candidates()))
 
     @transport.event_handler("on_disconnected")
     async def on_disconnected(_transport: LiveKitTransport) -> None:
@@ -308,6 +340,7 @@ async def _run_in_room(
     try:
         end_reason = await interview.run()
     finally:
+        rejoin.close()
         join_watch.cancel()
         await conventions.aclose()
     for task in list(background):
@@ -320,4 +353,31 @@ async def _run_in_room(
     if end_reason == "session_closed":
         # The candidate must not wait in a room whose session is over.
         await ctx.delete_room()
-    return end_reason
+    return session_end_reason(interview.flow.wrap_up_reason, end_reason)
+
+
+def _rejoin_grace(
+    interview: InterviewPipeline,
+    grace_s: float,
+    report_before_leaving: Callable[[EndReason], Awaitable[None]],
+    log: Any,
+) -> RejoinGrace:
+    """While the candidate is away the interview holds (no silence prompts to an empty room; the session
+    stays live); back in time, they hear the open question again; gone, the interview ends."""
+
+    async def away() -> None:
+        log.info("job.candidate_away", grace_s=grace_s, node=interview.flow.current_node)
+        await interview.hold_for_candidate()
+
+    async def back(away_s: float) -> None:
+        log.info("job.candidate_rejoined", away_s=round(away_s, 1), node=interview.flow.current_node)
+        await interview.welcome_back()
+
+    async def gone() -> None:
+        if interview.end_reason is not None or interview.flow.current_node == WRAP_UP:
+            return  # already ending (the planned length ran out meanwhile, say): its reason stands
+        log.info("job.candidate_left", grace_s=grace_s)
+        await report_before_leaving("candidate_left")
+        await interview.end("candidate_left")
+
+    return RejoinGrace(grace_s, on_away=away, on_back=back, on_gone=gone)

@@ -17,7 +17,12 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
-from pipecat.frames.frames import EndFrame, TTSSpeakFrame
+from pipecat.frames.frames import (
+    BotStoppedSpeakingFrame,
+    EndFrame,
+    TTSSpeakFrame,
+    UserIdleTimeoutUpdateFrame,
+)
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.aggregators.llm_context import LLMContext
@@ -27,8 +32,6 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
     UserTurnStoppedMessage,
 )
-from pipecat.turns.user_start import TranscriptionUserTurnStartStrategy, VADUserTurnStartStrategy
-from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 from pipecat_flows import FlowManager
@@ -36,6 +39,9 @@ from pipecat_flows import FlowManager
 from agent.audio_guard import InputAudioNormalizer
 from agent.flow import WRAP_UP, InterviewFlow, WrapUpReason
 from agent.turn_metrics import TurnLatencyTracker
+from agent.turn_start import InterviewUserTurnStartStrategy
+from agent.turn_stop import LastPhraseTurnStopStrategy
+from agent.unrecognized_speech import UnrecognizedSpeechResponder
 
 if TYPE_CHECKING:
     from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer
@@ -69,9 +75,11 @@ class TurnTaking:
 
     vad_stop_secs: float = 0.8
     barge_in_min_speech_s: float = 0.3
+    barge_in_min_words: int = 3
     turn_stop_timeout_s: float = 3.0
     silence_prompt_s: float = 20.0
     silence_wrap_up_s: float = 60.0
+    thinking_pause_s: float = 60.0
     overtime_grace_s: float = 60.0
 
     @classmethod
@@ -79,16 +87,18 @@ class TurnTaking:
         return cls(
             vad_stop_secs=agent.vad_stop_secs,
             barge_in_min_speech_s=agent.barge_in_min_speech_s,
+            barge_in_min_words=agent.barge_in_min_words,
             turn_stop_timeout_s=agent.turn_stop_timeout_s,
             silence_prompt_s=agent.silence_prompt_s,
             silence_wrap_up_s=agent.silence_wrap_up_s,
+            thinking_pause_s=agent.thinking_pause_s,
             overtime_grace_s=agent.overtime_grace_s,
         )
 
     @property
     def pipeline_idle_timeout_s(self) -> float:
         # Pipecat's own idle timeout is only the last resort behind the silence policy.
-        return self.silence_wrap_up_s + self.silence_prompt_s + 60.0
+        return max(self.silence_wrap_up_s, self.thinking_pause_s) + self.silence_prompt_s + 60.0
 
 
 def create_vad_analyzer(turn_taking: TurnTaking) -> SileroVADAnalyzer:
@@ -101,11 +111,17 @@ def create_turn_analyzer(turn_taking: TurnTaking) -> LocalSmartTurnAnalyzerV3:
     return LocalSmartTurnAnalyzerV3(params=SmartTurnParams(stop_secs=turn_taking.turn_stop_timeout_s))
 
 
-def interview_turn_strategies(turn_analyzer: BaseTurnAnalyzer) -> UserTurnStrategies:
-    """VAD (or a transcript) starts a candidate turn and interrupts the agent; Smart Turn ends it."""
+def interview_turn_strategies(
+    turn_analyzer: BaseTurnAnalyzer, turn_taking: TurnTaking, *, agent_audio: bool = True
+) -> UserTurnStrategies:
+    """VAD starts a candidate turn while the agent is silent; while it speaks, only real words start one
+    (and interrupt it), and its opening is never interrupted (agent.turn_start). Smart Turn ends a turn,
+    once its last phrase is transcribed (agent.turn_stop).
+    `agent_audio`: the pipeline has an output transport (which reports when the agent speaks)."""
+    start = InterviewUserTurnStartStrategy(min_words=turn_taking.barge_in_min_words, agent_audio=agent_audio)
     return UserTurnStrategies(
-        start=[VADUserTurnStartStrategy(), TranscriptionUserTurnStartStrategy()],
-        stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn_analyzer)],
+        start=[start],
+        stop=[LastPhraseTurnStopStrategy(turn_analyzer=turn_analyzer)],
     )
 
 
@@ -137,6 +153,7 @@ class InterviewPipeline:
         self.end_reason: EndReason | None = None
         self._log = logger.bind(**(log_context or {}))
         self._silent_prompts = 0
+        self._idle_timeout_lengthened = False  # for a thinking pause the flow granted
         self._user_turn_started_ms: int | None = None
         self._bot_turn_started_ms: int | None = None
 
@@ -154,6 +171,7 @@ class InterviewPipeline:
             transport_input,
             InputAudioNormalizer(),
             stt,
+            UnrecognizedSpeechResponder(),
             self.aggregators.user(),
             llm,
             tts,
@@ -240,18 +258,29 @@ class InterviewPipeline:
         assistant.add_event_handler("on_assistant_turn_started", self._on_assistant_turn_started)
         assistant.add_event_handler("on_assistant_turn_stopped", self._on_assistant_turn_stopped)
         self.worker.add_event_handler("on_idle_timeout", self._on_pipeline_idle)
+        self.flow.on_thinking_pause = self._on_thinking_pause
 
     async def _on_user_turn_started(self, _aggregator: Any, _strategy: Any) -> None:
         self._user_turn_started_ms = self.recorder.now_ms()
-        self._silent_prompts = 0
 
     async def _on_user_turn_stopped(
-        self, _aggregator: Any, _strategy: Any, message: UserTurnStoppedMessage
+        self, aggregator: Any, _strategy: Any, message: UserTurnStoppedMessage
     ) -> None:
         end_ms = self.recorder.now_ms()
         start_ms = self._user_turn_started_ms if self._user_turn_started_ms is not None else end_ms
         self._user_turn_started_ms = None
-        self.recorder.record("candidate", message.content or "", start_ms=start_ms, end_ms=end_ms)
+        text = (message.content or "").strip()
+        if not text:
+            # A turn with no words (a cough the VAD took for speech, or speech the STT dropped) is no
+            # turn: Pipecat pushes no context for an empty aggregation, so the LLM does not run, and
+            # nothing is recorded. The silence policy goes on: Pipecat's user-idle timer was stopped
+            # when the turn started and restarts only on BotStoppedSpeakingFrame, which no reply will
+            # bring (pipecat/turns/user_idle_controller.py, pipecat-ai/pipecat#4343), so restart it.
+            self._log.info("interview.turn_without_words", node=self.flow.current_node)
+            await aggregator._user_idle_controller.process_frame(BotStoppedSpeakingFrame())
+            return
+        self._silent_prompts = 0
+        self.recorder.record("candidate", text, start_ms=start_ms, end_ms=end_ms)
 
     async def _on_assistant_turn_started(self, _aggregator: Any) -> None:
         self._bot_turn_started_ms = self.recorder.now_ms()
@@ -268,8 +297,22 @@ class InterviewPipeline:
         self.recorder.record("agent", message.content, start_ms=start_ms, end_ms=end_ms, metrics=metrics)
 
     async def _on_user_idle(self, _aggregator: Any) -> None:
-        """Silence policy: a gentle prompt every `silence_prompt_s`, wrap-up after `silence_wrap_up_s`."""
+        """Silence policy: a gentle prompt every `silence_prompt_s`, wrap-up after `silence_wrap_up_s`.
+
+        After the candidate was granted time to think, the first prompt comes only after
+        `thinking_pause_s` (see `_on_thinking_pause`) and never wraps up: the count starts again from it.
+        """
         if not self._started or self.flow.current_node == WRAP_UP:
+            return
+        if self._idle_timeout_lengthened:
+            await self._on_thinking_pause(False)
+            self._silent_prompts = 0
+            self._log.info(
+                "interview.silence_after_thinking_pause",
+                silent_for_s=self.turn_taking.thinking_pause_s,
+                node=self.flow.current_node,
+            )
+            await self.worker.queue_frame(TTSSpeakFrame(SILENCE_PROMPT, append_to_context=True))
             return
         self._silent_prompts += 1
         silent_for = self._silent_prompts * self.turn_taking.silence_prompt_s
@@ -279,9 +322,41 @@ class InterviewPipeline:
         else:
             await self.worker.queue_frame(TTSSpeakFrame(SILENCE_PROMPT, append_to_context=True))
 
+    async def _on_thinking_pause(self, granted: bool) -> None:
+        """The flow granted the candidate time to think (True) or heard from them again (False).
+
+        Pipecat's user-idle timer starts when the agent stops speaking, with the timeout it has then; the
+        flow tells us before the agent says "take your time", so the silence after it is measured against
+        `thinking_pause_s` (UserIdleTimeoutUpdateFrame), and every other silence against `silence_prompt_s`.
+        """
+        if granted == self._idle_timeout_lengthened:
+            return
+        self._idle_timeout_lengthened = granted
+        timeout = self.turn_taking.thinking_pause_s if granted else self.turn_taking.silence_prompt_s
+        await self.worker.queue_frame(UserIdleTimeoutUpdateFrame(timeout=timeout))
+
     async def _on_pipeline_idle(self, _worker: Any) -> None:
         self._log.warning("interview.pipeline_idle_timeout")
         self.end_reason = self.end_reason or "idle"
+
+    # ------------------------------------------------------------- presence
+    async def hold_for_candidate(self) -> None:
+        """The candidate dropped out (agent.job waits for them to rejoin): no silence prompts, and so no
+        silence wrap-up, at an empty room. Pipecat's user-idle timer is off until `welcome_back`; the
+        planned-length deadline keeps running."""
+        self._log.info("interview.holding_for_candidate", node=self.flow.current_node)
+        await self.worker.queue_frame(UserIdleTimeoutUpdateFrame(timeout=0))
+
+    async def welcome_back(self) -> None:
+        """The candidate rejoined: the silence policy starts afresh, and the open question is asked again
+        ("Welcome back. " + the node's opening), since they may not have heard it."""
+        self._silent_prompts = 0
+        await self.worker.queue_frame(UserIdleTimeoutUpdateFrame(timeout=self.turn_taking.silence_prompt_s))
+        prompt = self.flow.open_prompt
+        if not self._started or not prompt or self.end_reason is not None:
+            return
+        self._log.info("interview.welcome_back", node=self.flow.current_node)
+        await self.worker.queue_frame(TTSSpeakFrame(f"Welcome back. {prompt}", append_to_context=True))
 
 
 def _present(metrics: Any) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """Turns a session (role, seniority, topics, length) and the question bank into a typed interview plan.
 
-Two planners, one result type: `plan_by_rules` is deterministic (scripted mode, and the fallback), and
+Two planners, one result type: `plan_by_rules` is reproducible per session (scripted mode, and the
+fallback; seeded by the session id, so two sessions for the same role get different questions), and
 `plan_with_chat_model` lets a LangChain chat model pick and order bank questions through structured
 output. The LLM may only choose questions that exist in the bank, so every planned question keeps its
 follow-up hints and grading notes.
@@ -8,13 +9,21 @@ follow-up hints and grading notes.
 
 from __future__ import annotations
 
+import math
+import random
 from typing import TYPE_CHECKING
 
 import msgspec
 import structlog
 from pydantic import BaseModel, Field
 
-from agent.question_bank import BankQuestion, QuestionBank, WarmUpQuestion, bank_level
+from agent.question_bank import (
+    BankQuestion,
+    QuestionBank,
+    WarmUpQuestion,
+    bank_level,
+    hint_for_point,
+)
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -35,6 +44,8 @@ class PlannedQuestion(msgspec.Struct, frozen=True):
     text: str
     follow_up_hints: tuple[str, ...]
     good_answer_covers: tuple[str, ...]
+    # follow_up_points[i]: the index into good_answer_covers that follow_up_hints[i] probes.
+    follow_up_points: tuple[int, ...] = ()
 
     @classmethod
     def from_bank(cls, question: BankQuestion) -> PlannedQuestion:
@@ -44,7 +55,12 @@ class PlannedQuestion(msgspec.Struct, frozen=True):
             text=question.text,
             follow_up_hints=question.follow_up_hints,
             good_answer_covers=question.good_answer_covers,
+            follow_up_points=question.follow_up_points,
         )
+
+    def hint_for_point(self, point: int) -> str | None:
+        """The follow-up hint that probes good-answer point `point` (0-based), if one is linked."""
+        return hint_for_point(self.follow_up_hints, self.follow_up_points, point)
 
 
 class InterviewPlan(msgspec.Struct, frozen=True):
@@ -82,25 +98,75 @@ def candidate_questions(session: InterviewSession, bank: QuestionBank) -> list[B
     return suitable
 
 
+def topic_questions(
+    session: InterviewSession, bank: QuestionBank, topic: str, family: str
+) -> list[BankQuestion]:
+    """Bank questions on `topic` at the session's level: those for the role `family`, or, when the
+    family has none (a frontend session that asks for databases), the topic's questions for any family."""
+    level = bank_level(session.seniority)
+    at_level = [q for q in bank.questions if q.topic == topic and level in q.seniority]
+    return [q for q in at_level if family in q.role_families] or at_level
+
+
+def session_rng(session: InterviewSession) -> random.Random:
+    """The plan's source of variety: seeded by the session id, so re-planning a session (a restarted
+    job) gives the same interview while two sessions for the same role differ."""
+    return random.Random(session.session_id.int)  # noqa: S311 - variety, not secrecy
+
+
 def plan_by_rules(session: InterviewSession, bank: QuestionBank) -> InterviewPlan:
-    """Deterministic plan: requested topics in turn (round robin), then other suitable questions."""
+    """A varied plan without a model: the requested topics in turn, then other suitable questions.
+
+    Questions are drawn at random, seeded by the session id (`session_rng`), so the same session always
+    gets the same plan. Each requested topic first gives at most a quarter of its suitable questions,
+    or more when the requested topics would otherwise fill less than half the interview (at least one
+    each); the budget left over comes from the rest of the role's pool, and only then from more of the
+    requested topics. Drawing k of n questions makes two sessions share k/n of them on average, so
+    small k per topic keeps two interviews for the same role and topics under a third in common on
+    average (tests/agent/test_question_bank.py measures it). Raises PlanningError when the bank has
+    nothing for the session's level.
+    """
     pool = candidate_questions(session, bank)
     if not pool:
         raise PlanningError(f"the question bank has nothing for {session.seniority} {session.role}")
+    rng = session_rng(session)
     budget = question_budget(session.duration_minutes)
     wanted = list(dict.fromkeys(bank.topic_for(t) for t in session.topics))
-    by_topic = {topic: [q for q in pool if q.topic == topic] for topic in wanted}
+    family = bank.role_family_for(session.role)
+    by_topic = {topic: _shuffled(topic_questions(session, bank, topic, family), rng) for topic in wanted}
+    # Requested topics still fill half the interview when they have the questions (relevance over variety).
+    half_each = math.ceil(math.ceil(budget / 2) / len(wanted)) if wanted else 0
+    quota = {topic: max(1, len(qs) // 4, half_each) for topic, qs in by_topic.items()}
     chosen: list[BankQuestion] = []
-    while len(chosen) < budget and any(by_topic.values()):
-        for topic in wanted:
-            if by_topic[topic] and len(chosen) < budget:
-                chosen.append(by_topic[topic].pop(0))
-    for question in pool:
+
+    def take_in_turn(limit: dict[str, int] | None) -> None:
+        taken = dict.fromkeys(wanted, 0)
+        while len(chosen) < budget:
+            progressed = False
+            for topic in wanted:
+                remaining = [q for q in by_topic[topic] if q not in chosen]
+                if remaining and len(chosen) < budget and (limit is None or taken[topic] < limit[topic]):
+                    chosen.append(remaining[0])
+                    taken[topic] += 1
+                    progressed = True
+            if not progressed:
+                return
+
+    take_in_turn(quota)
+    for question in _shuffled(pool, rng):
         if len(chosen) >= budget:
             break
         if question not in chosen:
             chosen.append(question)
-    return _plan(session, bank.warm_up[0], chosen, planner="rules")
+    take_in_turn(None)  # a small pool: the requested topics give more than a quarter after all
+    warm_up = bank.warm_up[rng.randrange(len(bank.warm_up))]
+    return _plan(session, warm_up, chosen, planner="rules")
+
+
+def _shuffled(questions: list[BankQuestion], rng: random.Random) -> list[BankQuestion]:
+    shuffled = list(questions)
+    rng.shuffle(shuffled)
+    return shuffled
 
 
 async def plan_with_chat_model(

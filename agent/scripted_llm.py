@@ -1,9 +1,12 @@
 """The scripted interviewer: a small Pipecat LLM service that needs no model.
 
 It plays the LLM's part in the same Pipecat Flows graph as LLM mode. When a node starts, it speaks the
-node's opening line (the planned question, read from the bank); after each finished candidate turn it
-gives a short neutral acknowledgement and calls the node's transition function, so the flow advances
-exactly one node per candidate turn. It never invents follow-ups.
+node's opening line (the planned question, read from the bank); after a finished candidate turn that
+answers, it gives a short neutral acknowledgement and calls the node's transition function, so the flow
+advances one node. A turn that asks for time or for the question again, or that is not a clear yes or no
+to the consent question, calls a function that keeps the node (give_time, repeat_question, or
+record_consent "unclear"); Pipecat then runs the LLM again on the function's result, and it speaks the
+flow's reply. It never invents follow-ups.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class ScriptedBrain(Protocol):
 
 
 def last_candidate_text(context: LLMContext) -> str | None:
-    """The user's text when the newest context message is theirs; None when a node just started."""
+    """The user's text when the newest context message is theirs; None when a node just started or a
+    function's result came back (Pipecat adds those as "tool" or "developer" messages)."""
     messages = context.get_messages()
     if not messages:
         return None

@@ -7,22 +7,35 @@ worker's prewarm) and every job's services reuse the loaded models, so a job sta
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import io
+import wave
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import structlog
+from pipecat.frames.frames import Frame, TranscriptionFrame
 from pipecat.services.piper.tts import PiperTTSService
 from pipecat.services.tts_service import TTSService
 from pipecat.services.whisper.stt import WhisperSTTService
 from pipecat.transcriptions.language import Language
+from pipecat.utils.time import time_now_iso8601
+
+from agent.frames import UnrecognizedSpeechFrame
+from agent.transcription import Thresholds, judge
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment
     from pipecat.services.stt_service import STTService
     from piper import PiperVoice
 
+    from agent.vocabulary import SessionVocabulary
     from control_plane.settings import SpeechSettings
 
 logger = structlog.get_logger(__name__)
@@ -116,14 +129,36 @@ def load_offline_speech_models(settings: SpeechSettings) -> OfflineSpeechModels:
     return OfflineSpeechModels(whisper=whisper, piper_voice=voice, piper_voice_name=voice_name)
 
 
-class PreloadedWhisperSTTService(WhisperSTTService):
-    """Pipecat's faster-whisper service, given an already loaded model instead of loading its own."""
+# Turns shorter than this (seconds of audio, silence included) are decoded without the session's hotwords.
+HOTWORDS_MIN_AUDIO_S = 4.0
 
-    def __init__(self, *, model: WhisperModel, model_name: str, no_speech_prob: float, **kwargs: Any) -> None:
+
+class PreloadedWhisperSTTService(WhisperSTTService):
+    """Pipecat's faster-whisper service, given an already loaded model instead of loading its own, that
+    decodes off the event loop and keeps only transcriptions Whisper's own signals vouch for.
+
+    Each candidate turn (the audio between VAD start and stop) is transcribed in a worker thread, segments
+    included: faster-whisper decodes lazily while its segments are iterated, which Pipecat does on the
+    event loop (~1 s per turn with tiny.en on CPU, stalling every interview in the process). The verdict
+    (agent.transcription.judge) yields a TranscriptionFrame, nothing (noise, filler), or an
+    UnrecognizedSpeechFrame for long speech that could not be read (another language).
+    """
+
+    def __init__(
+        self,
+        *,
+        model: WhisperModel,
+        model_name: str,
+        thresholds: Thresholds,
+        vocabulary: str = "",
+        **kwargs: Any,
+    ) -> None:
         self._preloaded_model = model
+        self._thresholds = thresholds
+        self._vocabulary = vocabulary
         super().__init__(
             settings=WhisperSTTService.Settings(
-                model=model_name, language=Language.EN, no_speech_prob=no_speech_prob
+                model=model_name, language=Language.EN, no_speech_prob=thresholds.no_speech_prob
             ),
             **kwargs,
         )
@@ -131,6 +166,73 @@ class PreloadedWhisperSTTService(WhisperSTTService):
     def _load(self) -> None:
         # WhisperSTTService loads in __init__; here the process-wide model is reused.
         self._model = self._preloaded_model
+
+    async def run_stt(self, audio: bytes) -> AsyncGenerator[Frame | None, None]:  # type: ignore[override]
+        """Transcribe one turn. `audio` is a WAV file (SegmentedSTTService's buffer), 16-bit mono."""
+        samples, rate = _wav_samples(audio)
+        audio_s = len(samples) / rate if rate else 0.0
+        await self.start_processing_metrics()
+        # Short turns ("Yes.", "Sorry?") carry no technical terms, and under hotwords tiny.en doubts them
+        # (word probability 0.24 for an espeak "Yes." against 0.58 without) and loops on the padding.
+        vocabulary = self._vocabulary if audio_s >= HOTWORDS_MIN_AUDIO_S else ""
+        segments = await asyncio.to_thread(transcribe, self._preloaded_model, samples, vocabulary)
+        await self.stop_processing_metrics()
+        verdict = judge(segments, self._thresholds, audio_s)
+        logger.info(
+            "speech.transcribed",
+            kept=verdict.rejection is None,
+            rejection=verdict.rejection,
+            audio_s=round(audio_s, 2),
+            segments=[_signals(segment) for segment in segments],
+        )
+        if verdict.rejection is None:
+            await self._handle_transcription(verdict.text, True, Language.EN)
+            yield TranscriptionFrame(verdict.text, self._user_id, time_now_iso8601(), Language.EN)
+        elif verdict.substantial:
+            yield UnrecognizedSpeechFrame(audio_s=audio_s, reason=verdict.rejection)
+
+
+def transcribe(model: WhisperModel, samples: npt.NDArray[np.float32], vocabulary: str = "") -> list[Segment]:
+    """Run faster-whisper to the end (blocking: call it in a worker thread) and return every segment.
+
+    `samples` are float32 mono at 16 kHz in [-1, 1]. Word timestamps give each word a probability, which
+    agent.transcription uses to tell English from invented English. `vocabulary` (agent.vocabulary)
+    biases the decoder toward the session's technical terms through faster-whisper's hotwords.
+    """
+    segments, _info = model.transcribe(
+        samples,
+        language="en",
+        word_timestamps=True,
+        hotwords=vocabulary or None,
+        # No temperature fallback: Whisper re-decodes (up to 5 times) exactly when avg_logprob < -1 or
+        # the compression ratio > 2.4, which agent.transcription rejects anyway; the retries cost seconds
+        # per turn on French or a cough (once 56 s on a looping decode) and rescued no English we measured.
+        temperature=0.0,
+        # Conditioned on the answer and the hotwords, tiny.en decodes on into the padding after the last
+        # word ("Thank you for watching this video, thank you for...") for up to 10 s per turn; without
+        # the previous text as its prompt, each window stands alone (~1 s per turn, measured here).
+        condition_on_previous_text=False,
+    )
+    return list(segments)
+
+
+def _wav_samples(audio: bytes) -> tuple[npt.NDArray[np.float32], int]:
+    with wave.open(io.BytesIO(audio), "rb") as wav:
+        rate = wav.getframerate()
+        pcm = wav.readframes(wav.getnframes())
+    # Divide by 32768: signed 16-bit samples to [-1, 1].
+    return np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0, rate
+
+
+def _signals(segment: Segment) -> dict[str, object]:
+    probabilities = [word.probability for word in segment.words or ()]
+    return {
+        "text": segment.text.strip(),
+        "no_speech_prob": round(segment.no_speech_prob, 2),
+        "avg_logprob": round(segment.avg_logprob, 2),
+        "compression_ratio": round(segment.compression_ratio, 2),
+        "word_probability": round(sum(probabilities) / len(probabilities), 2) if probabilities else None,
+    }
 
 
 class PreloadedPiperTTSService(PiperTTSService):
@@ -156,7 +258,22 @@ def _openai_key(settings: SpeechSettings) -> str:
     return settings.openai_api_key or "not-needed"
 
 
-def create_stt(settings: SpeechSettings, models: OfflineSpeechModels) -> STTService:
+def rare_to_whisper(model: WhisperModel) -> Callable[[str], bool]:
+    """Whether a word is rare to this Whisper model: its tokenizer splits " word" into several tokens
+    ("idempotent" is 4, "Kubernetes" 4, "checked" 1). Rare words are the ones it mishears."""
+    tokenizer = model.hf_tokenizer
+
+    def is_rare(word: str) -> bool:
+        return len(tokenizer.encode(" " + word, add_special_tokens=False).ids) > 1
+
+    return is_rare
+
+
+def create_stt(
+    settings: SpeechSettings, models: OfflineSpeechModels, vocabulary: SessionVocabulary | None = None
+) -> STTService:
+    """The STT service for one job. `vocabulary` (agent.vocabulary.session_vocabulary) biases offline
+    Whisper toward the session's terms; the OpenAI provider does not use it."""
     validate_providers(settings)
     if settings.stt_provider == "openai":
         from pipecat.services.openai.stt import OpenAISTTService
@@ -169,11 +286,17 @@ def create_stt(settings: SpeechSettings, models: OfflineSpeechModels) -> STTServ
     if models.whisper is None:
         raise SpeechConfigurationError("the Whisper model was not loaded (prewarm did not run?)")
     return PreloadedWhisperSTTService(
-        model=models.whisper, model_name="tiny.en", no_speech_prob=settings.whisper_no_speech_prob
+        model=models.whisper,
+        model_name="tiny.en",
+        thresholds=Thresholds.from_settings(settings),
+        vocabulary=vocabulary.hotwords(rare_to_whisper(models.whisper)) if vocabulary else "",
     )
 
 
 def create_tts(settings: SpeechSettings, models: OfflineSpeechModels) -> TTSService:
+    """The configured TTS service; every provider speaks plain speech (see agent.spoken_text)."""
+    from agent.spoken_text import spoken_text_filters, spoken_text_transforms
+
     validate_providers(settings)
     if settings.tts_provider == "openai":
         from pipecat.services.openai.tts import OpenAITTSService
@@ -186,7 +309,14 @@ def create_tts(settings: SpeechSettings, models: OfflineSpeechModels) -> TTSServ
             settings=OpenAITTSService.Settings(
                 model=settings.openai_tts_model, voice=settings.openai_tts_voice
             ),
+            text_filters=spoken_text_filters(),
+            text_transforms=spoken_text_transforms(),
         )
     if models.piper_voice is None:
         raise SpeechConfigurationError("the Piper voice was not loaded (prewarm did not run?)")
-    return PreloadedPiperTTSService(voice=models.piper_voice, voice_name=models.piper_voice_name)
+    return PreloadedPiperTTSService(
+        voice=models.piper_voice,
+        voice_name=models.piper_voice_name,
+        text_filters=spoken_text_filters(),
+        text_transforms=spoken_text_transforms(),
+    )

@@ -9,7 +9,6 @@ from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.problem_details import ProblemDetailsPlugin
-from litestar_saq import SAQPlugin
 
 from control_plane import log
 from control_plane.domain.accounts.auth import get_jwt_auth
@@ -24,6 +23,7 @@ from control_plane.lib import api_docs, openapi, passwords, problems, security_h
 from control_plane.lib.body_guard import JSONBodyGuard
 from control_plane.lib.db import get_alchemy_config
 from control_plane.lib.redis import close_redis, open_redis, provide_redis
+from control_plane.lib.saq import CodeVoiceSAQPlugin
 from control_plane.settings import get_settings
 
 
@@ -62,7 +62,7 @@ def create_app(**overrides: Any) -> Litestar:
         plugins=[
             SQLAlchemyPlugin(config=get_alchemy_config()),
             ProblemDetailsPlugin(problems.get_config()),
-            SAQPlugin(config=settings.worker.get_config()),
+            CodeVoiceSAQPlugin(config=settings.worker.get_config()),
             openapi.StrictStructSchemaPlugin(),
         ],
         on_app_init=[

@@ -63,6 +63,8 @@ def configure(settings: LogSettings) -> None:
         )
     )
     logging.basicConfig(level=level, handlers=[handler])
+    # Python's warnings (DeprecationWarning from a library, say) are otherwise printed to stderr as text.
+    logging.captureWarnings(True)
     # uvicorn's own lines go to the handler above, whatever logging config uvicorn was started with; its
     # access lines are dropped, ours (`log_response`) carry the request id.
     for name in ("uvicorn", "uvicorn.error"):

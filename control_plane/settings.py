@@ -302,6 +302,20 @@ class SpeechSettings:
     whisper_no_speech_prob: float = field(
         default_factory=lambda: _float("CODEVOICE_WHISPER_NO_SPEECH_PROB", 0.6)
     )
+    # A segment is not taken as the candidate's words below this mean token log-probability (Whisper's
+    # own fallback cut-off; English scores -0.1 to -0.8, "Heh heh" from a throat-clear and French or
+    # Spanish through tiny.en -1.0 to -1.5), above this gzip compression ratio (a phrase looping), or below
+    # this mean word probability (German read as invented English 0.42-0.66; Piper English 0.72+, espeak
+    # English 0.46+, below 0.5 only when garbled). Measured in bench/keyword_recall.py.
+    whisper_min_avg_logprob: float = field(
+        default_factory=lambda: _float("CODEVOICE_WHISPER_MIN_AVG_LOGPROB", -1.1)
+    )
+    whisper_max_compression_ratio: float = field(
+        default_factory=lambda: _float("CODEVOICE_WHISPER_MAX_COMPRESSION_RATIO", 2.4)
+    )
+    whisper_min_word_probability: float = field(
+        default_factory=lambda: _float("CODEVOICE_WHISPER_MIN_WORD_PROBABILITY", 0.5)
+    )
     piper_voice_path: str | None = field(default_factory=lambda: _opt("CODEVOICE_PIPER_VOICE_PATH"))
 
 
@@ -321,6 +335,11 @@ class AgentSettings:
     # The agent must be in the room with its audio published by then, or the session fails with a reason
     # (rather than a candidate facing a silent interviewer).
     room_join_timeout_s: float = field(default_factory=lambda: _float("CODEVOICE_AGENT_JOIN_TIMEOUT_S", 30.0))
+    # A candidate who drops out (a page reload, a network blip) has this long to rejoin before the interview
+    # ends with end_reason `candidate_left`; room tokens keep the LiveKit room open a little longer than that.
+    candidate_rejoin_grace_s: float = field(
+        default_factory=lambda: _float("CODEVOICE_CANDIDATE_REJOIN_GRACE_S", 60.0)
+    )
     # Interviews one worker runs at once (each in its own process), and warm processes kept ready.
     max_concurrent_interviews: int = field(default_factory=lambda: _int("CODEVOICE_AGENT_MAX_INTERVIEWS", 4))
     idle_processes: int = field(default_factory=lambda: _int("CODEVOICE_AGENT_IDLE_PROCESSES", 1))
@@ -328,12 +347,18 @@ class AgentSettings:
     vad_stop_secs: float = field(default_factory=lambda: _float("CODEVOICE_VAD_STOP_SECS", 0.8))
     silence_prompt_s: float = field(default_factory=lambda: _float("CODEVOICE_SILENCE_PROMPT_S", 20.0))
     silence_wrap_up_s: float = field(default_factory=lambda: _float("CODEVOICE_SILENCE_WRAP_UP_S", 60.0))
+    # After the candidate asks for time to think ("let me think about that"), the first silence prompt
+    # waits this long instead of silence_prompt_s.
+    thinking_pause_s: float = field(default_factory=lambda: _float("CODEVOICE_THINKING_PAUSE_S", 60.0))
     # Smart Turn decides the end of a turn; without its verdict, this much silence still ends it.
     turn_stop_timeout_s: float = field(default_factory=lambda: _float("CODEVOICE_TURN_STOP_TIMEOUT_S", 3.0))
-    # The candidate must speak this long before the agent yields the floor (coughs do not barge in).
+    # Sound must last this long before the VAD calls it speech (the VAD's start_secs).
     barge_in_min_speech_s: float = field(
         default_factory=lambda: _float("CODEVOICE_BARGE_IN_MIN_SPEECH_S", 0.3)
     )
+    # Real words (not backchannels like "mm-hmm, right", fillers or noise) the candidate must say to
+    # interrupt the speaking agent; fewer said while it speaks are dropped (agent.turn_start).
+    barge_in_min_words: int = field(default_factory=lambda: _int("CODEVOICE_BARGE_IN_MIN_WORDS", 3))
     time_warning_before_end_s: float = field(
         default_factory=lambda: _float("CODEVOICE_TIME_WARNING_BEFORE_END_S", 120.0)
     )

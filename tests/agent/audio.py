@@ -13,11 +13,20 @@ RATE = 16000
 FRAME_MS = 20
 
 
-def espeak_pcm(text: str, workdir: Path, *, rate: int = RATE, channels: int = 1, speed: int = 150) -> bytes:
-    """Speak `text` with espeak-ng (en-us) and return 16-bit PCM at `rate` with `channels` channels."""
-    raw = workdir / f"espeak-{abs(hash((text, speed)))}.wav"
-    out = workdir / f"speech-{abs(hash((text, rate, channels, speed)))}.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed), "-w", str(raw), text], check=True)
+def espeak_pcm(
+    text: str,
+    workdir: Path,
+    *,
+    rate: int = RATE,
+    channels: int = 1,
+    speed: int = 150,
+    voice: str = "en-us",
+) -> bytes:
+    """Speak `text` with espeak-ng (`voice`: en-us, or fr / de / es ...) and return 16-bit PCM at `rate`
+    with `channels` channels."""
+    raw = workdir / f"espeak-{abs(hash((text, speed, voice)))}.wav"
+    out = workdir / f"speech-{abs(hash((text, rate, channels, speed, voice)))}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
     subprocess.run(
         ["sox", str(raw), "-r", str(rate), "-c", str(channels), "-b", "16", "-e", "signed-integer", str(out)],
         check=True,
@@ -35,9 +44,27 @@ def white_noise(seconds: float, *, rate: int = RATE, amplitude: int = 6000, seed
     return generator.integers(-amplitude, amplitude, int(seconds * rate), dtype=np.int16).tobytes()
 
 
+def pink_noise(seconds: float, *, rate: int = RATE, level_rms: float = 1500.0, seed: int = 11) -> bytes:
+    """Deterministic pink (1/f power) noise, like a breath or room rumble, at `level_rms` (int16 units).
+
+    White noise from a seeded generator, shaped in the frequency domain by 1/sqrt(f) (so power falls as
+    1/f), then scaled to the requested RMS and returned as 16-bit mono PCM at `rate`.
+    """
+    count = int(seconds * rate)
+    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(count))
+    freqs = np.fft.rfftfreq(count, d=1.0 / rate)
+    spectrum[1:] /= np.sqrt(freqs[1:])
+    spectrum[0] = 0.0
+    shaped = np.fft.irfft(spectrum, n=count)
+    shaped *= level_rms / max(float(np.sqrt(np.mean(shaped**2))), 1e-9)
+    pcm: bytes = np.clip(shaped, -32768, 32767).astype(np.int16).tobytes()
+    return pcm
+
+
 def clipped(pcm: bytes, gain: float = 12.0) -> bytes:
     samples = np.frombuffer(pcm, np.int16).astype(np.float32) * gain
-    return np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
+    out: bytes = np.clip(samples, -32768, 32767).astype(np.int16).tobytes()
+    return out
 
 
 def chunks(pcm: bytes, *, rate: int = RATE, channels: int = 1, frame_ms: int = FRAME_MS) -> list[bytes]:

@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,28 @@ def listen_in_netns(ns: str, port: int) -> socket.socket:
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+@contextlib.contextmanager
+def rejoin_grace(seconds: float) -> Iterator[None]:
+    """Within it, interviews give a candidate who dropped out `seconds` to rejoin, on both sides of the
+    stack: the control plane in this process (its room tokens keep the room open that long plus a margin)
+    and the worker an `interview_stack` inside it starts (it inherits this environment). Mint tokens
+    inside it."""
+    from control_plane.settings import get_settings
+
+    name = "CODEVOICE_CANDIDATE_REJOIN_GRACE_S"
+    before = os.environ.get(name)
+    os.environ[name] = str(seconds)
+    get_settings.cache_clear()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+        get_settings.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from agent.planner import InterviewPlan, plan_by_rules
 from agent.question_bank import default_question_bank
 from agent.speech import OfflineSpeechModels, create_stt, create_tts
 from agent.transcript import TranscriptRecorder
+from agent.vocabulary import session_vocabulary
 from control_plane.settings import Settings
 
 
@@ -151,13 +152,14 @@ def spoken_harness(
     """The interview with real offline speech and real turn-taking (Silero VAD + Smart Turn v3)."""
     session = created_session.session  # type: ignore[attr-defined]
     turn_taking = TurnTaking.from_settings(settings.agent)
+    plan = plan_by_rules(session, default_question_bank())
     return InterviewHarness(
         session=session,
-        plan=plan_by_rules(session, default_question_bank()),
+        plan=plan,
         settings=settings,
         client=client,
         io=InterviewIO(
-            stt=create_stt(settings.speech, models),
+            stt=create_stt(settings.speech, models, vocabulary=session_vocabulary(plan)),
             tts=create_tts(settings.speech, models),
             transport_output=transport_output,
         ),

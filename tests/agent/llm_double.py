@@ -41,6 +41,28 @@ def last_role(request: dict[str, Any]) -> str:
     return str(messages[-1].get("role")) if messages else ""
 
 
+def function_result(request: dict[str, Any]) -> Any:
+    """The result of the function call the newest message reports, or None when it reports none.
+
+    Pipecat answers a tool call at once with a "running" tool message and sends the handler's result as
+    a later message (role developer, or user for servers without that role) of type async_tool."""
+    messages = request.get("messages") or []
+    if not messages or not isinstance(messages[-1].get("content"), str):
+        return None
+    try:
+        report = json.loads(messages[-1]["content"])
+    except ValueError:
+        return None
+    if (
+        not isinstance(report, dict)
+        or report.get("type") != "async_tool"
+        or report.get("status") != "finished"
+    ):
+        return None
+    result = report.get("result")
+    return json.loads(result) if isinstance(result, str) else result
+
+
 class OpenAICompatibleLLMDouble:
     def __init__(self, policy: Policy, *, model: str = "double-model") -> None:
         self.policy = policy

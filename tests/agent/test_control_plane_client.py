@@ -72,8 +72,10 @@ async def test_live_transcript_complete_round_trip(
     ]
     assert transcript["segments"][2]["metrics"]["end_of_speech_to_first_audio_ms"] == 640.0
 
-    await cp_client.complete(session_id)
+    await cp_client.complete(session_id, end_reason="time_up")
     assert await _status(client, session_id, created.owner_headers) == "completed"
+    stored = (await client.get(f"/sessions/{session_id}", headers=created.owner_headers)).json()
+    assert stored["end_reason"] == "time_up"
 
 
 async def test_fail_reports_the_reason(

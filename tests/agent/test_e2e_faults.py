@@ -17,7 +17,14 @@ tests/agent/e2e_stack.py; its WebhookRecorder shows what the server really sends
   join can meet): the job ends and the session becomes `failed` with the reason, instead of a candidate
   waiting for a silent interviewer.
 - The candidate opens the interview in a second tab (same identity): the server drops the first
-  connection with DUPLICATE_IDENTITY and the interview goes on with the second.
+  connection with DUPLICATE_IDENTITY and the interview goes on with the second, which hears the open
+  question again.
+- The candidate drops out (leaves the room) and rejoins with the same identity two seconds later, with a
+  fresh token from the token endpoint: the session stays `live`, the agent asks the open question again
+  ("Welcome back. ..."), and the interview goes on from there.
+- The candidate drops out and does not come back within the rejoin grace: no silence prompt is spoken
+  to the empty room meanwhile (the room stays open: tokens give it a departure timeout past the grace),
+  and then the session completes with end_reason `candidate_left`; a new token is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -37,12 +46,12 @@ from litestar.testing import AsyncTestClient
 from livekit import api
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
-from agent.job import CANDIDATE_SWAP_GRACE_S
+from agent.pipeline import SILENCE_PROMPT
 from agent.worker import JOB_DIED_REASON
 from control_plane.domain.webhooks.controllers import AGENT_LEFT_REASON
 from tests.agent.audio import word_error_rate
 from tests.agent.conftest import NewSession
-from tests.agent.e2e_stack import InterviewStack, ReceivedWebhook, interview_stack
+from tests.agent.e2e_stack import InterviewStack, ReceivedWebhook, interview_stack, rejoin_grace
 from tests.conftest import ADMIN_DSN, TEST_DB
 from tests.support.netns import NetnsLiveKit, mint_token
 
@@ -50,6 +59,7 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 ANSWER = "Yes, I am ready to begin the interview."
 SECOND_ANSWER = "Yes, I am still here and ready to continue."
+REJOIN_ANSWER = "I have built backend services in Python for six years."
 DELETE_ROOM = Path(__file__).parent / "clients" / "delete_room.py"
 ROOM_MEMBER = Path(__file__).parent / "clients" / "room_member.py"
 
@@ -72,6 +82,35 @@ async def _interview_with_token(
     response = await client.post("/livekit/token", json={"session_id": str(session_id)}, headers=headers)
     assert response.status_code == 201, response.text
     return session_id, headers, str(response.json()["participant_token"])
+
+
+async def wait_for_segments(
+    stack: InterviewStack,
+    session_id: uuid.UUID,
+    headers: dict[str, str],
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 120,
+) -> list[dict[str, Any]]:
+    """Poll the stored transcript until `done(segments)`."""
+    segments: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and stack.worker.poll() is None:
+        response = await stack.client.get(f"/sessions/{session_id}/transcript", headers=headers)
+        segments = response.json()["segments"]
+        if done(segments):
+            return segments
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"transcript never got there: {segments}\nworker log:\n{stack.log_tail()}")
+
+
+def agent_spoke_after_candidate(count: int) -> Callable[[list[dict[str, Any]]], bool]:
+    """The transcript holds `count` candidate turns and an agent turn after the last of them."""
+
+    def done(segments: list[dict[str, Any]]) -> bool:
+        candidate = [i for i, s in enumerate(segments) if s["speaker"] == "candidate"]
+        return len(candidate) >= count and any(s["speaker"] == "agent" for s in segments[candidate[-1] :])
+
+    return done
 
 
 def agent_left(stack: InterviewStack, room_name: str) -> list[ReceivedWebhook]:
@@ -268,7 +307,16 @@ async def test_a_second_tab_with_the_same_identity_takes_over_the_interview(
 ) -> None:
     """The candidate opens the interview again (a second tab, a reload) with a fresh token for the same
     identity while it runs: livekit-server disconnects the first connection with DUPLICATE_IDENTITY, and
-    the interview goes on with the second one (the agent does not read the swap as the candidate leaving)."""
+    the interview goes on with the second one, which hears the open question again (the agent reads the
+    swap as the candidate rejoining at once, not as leaving). A short rejoin grace ends it soon after the
+    second tab leaves."""
+    with rejoin_grace(5.0):
+        await _second_tab_takes_over(new_session, client, tmp_path)
+
+
+async def _second_tab_takes_over(
+    new_session: NewSession, client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
     session_id, headers, token = await _interview_with_token(new_session, client)
     async with interview_stack(tmp_path, client) as stack:
         first_tab = stack.start_candidate(token, ANSWER, leave_signal=tmp_path / "leave", timeout_s=120)
@@ -276,12 +324,9 @@ async def test_a_second_tab_with_the_same_identity_takes_over_the_interview(
         room_name = str((await client.get(f"/sessions/{session_id}", headers=headers)).json()["room_name"])
         again = await client.post("/livekit/token", json={"session_id": str(session_id)}, headers=headers)
         assert again.status_code == 201, again.text
+        # It answers once it has heard the agent ask the open question again.
         second_tab = stack.start_candidate(
-            again.json()["participant_token"],
-            SECOND_ANSWER,
-            leave_signal=tmp_path / "leave",
-            timeout_s=120,
-            skip_greeting=True,
+            again.json()["participant_token"], SECOND_ANSWER, leave_signal=tmp_path / "leave", timeout_s=120
         )
         first = (await asyncio.to_thread(stack.lk.wait, first_tab, 60)).check().json
         # The second tab's words become a turn of the same interview, and the agent answers it.
@@ -301,7 +346,10 @@ async def test_a_second_tab_with_the_same_identity_takes_over_the_interview(
         left = stack.webhooks.events(room_name, "participant_left")
 
     assert first == {"disconnect_reason": "DUPLICATE_IDENTITY"}
+    assert second["greeting_loud_s"] > 2.0, second  # "Welcome back." and the open question
     assert second["reply_loud_s"] >= 1.0, second  # it heard the agent reply (rounded to 0.01 s)
+    assert any(s["speaker"] == "agent" and str(s["text"]).startswith("Welcome back.") for s in segments)
+    assert '"job.candidate_rejoined"' in log, log[-6000:]
     candidate_turns = [s["text"] for s in segments if s["speaker"] == "candidate"]
     assert len(candidate_turns) == count + 1, segments
     assert word_error_rate(SECOND_ANSWER, str(candidate_turns[-1])) <= 0.4, candidate_turns
@@ -322,7 +370,7 @@ async def test_a_second_tab_with_the_same_identity_takes_over_the_interview(
 
 
 async def test_what_an_agent_sees_when_a_candidate_reconnects_from_a_second_tab(tmp_path: Path) -> None:
-    """The room events behind the agent's rejoin grace (agent.job.CANDIDATE_SWAP_GRACE_S), from the same
+    """The room events behind the agent's rejoin grace (agent.rejoin_grace), from the same
     rtc SDK the agent uses: when a second connection with the same identity joins, the SDK reports the old
     one leaving while the new one is not yet among the remote participants, and the new one right after."""
     with NetnsLiveKit(tmp_path / "livekit") as lk:
@@ -368,5 +416,96 @@ async def test_what_an_agent_sees_when_a_candidate_reconnects_from_a_second_tab(
     swapped_out, swapped_in = seen["events"][1], seen["events"][2]
     # At the old connection's departure the room holds no other candidate yet...
     assert swapped_out["present"] == [], swapped_out
-    # ...and the new one follows well within the grace the agent gives it.
-    assert swapped_in["t"] - swapped_out["t"] < CANDIDATE_SWAP_GRACE_S / 2, (swapped_out, swapped_in)
+    # ...and the new one follows at once: well within any grace the agent gives it.
+    assert swapped_in["t"] - swapped_out["t"] < 1.0, (swapped_out, swapped_in)
+
+
+async def test_a_candidate_who_rejoins_within_the_grace_resumes_the_interview(
+    new_session: NewSession, client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    """A page reload: the candidate leaves the room and comes back two seconds later with a fresh token for
+    the same identity. The session stays live, the agent asks the question that was open again, and the
+    interview goes on from there."""
+    with rejoin_grace(60.0):
+        session_id, headers, token = await _interview_with_token(new_session, client)
+        async with interview_stack(tmp_path, client) as stack:
+            first = stack.start_candidate(token, ANSWER, leave_signal=tmp_path / "leave-1", timeout_s=150)
+            # Consent given, and the warm-up question asked in full: that question is open when they drop.
+            before = await wait_for_segments(stack, session_id, headers, agent_spoke_after_candidate(1))
+            (tmp_path / "leave-1").touch()
+            left = (await asyncio.to_thread(stack.lk.wait, first, 60)).check().json
+            await stack.wait_for_log('"job.candidate_away"')
+            await asyncio.sleep(2.0)  # the page reloads
+            away = (await client.get(f"/sessions/{session_id}", headers=headers)).json()
+            again = await client.post("/livekit/token", json={"session_id": str(session_id)}, headers=headers)
+            assert again.status_code == 201, again.text
+            fresh_token = again.json()["participant_token"]
+            second = stack.start_candidate(
+                fresh_token, REJOIN_ANSWER, leave_signal=tmp_path / "leave-2", timeout_s=150
+            )
+            after = await wait_for_segments(stack, session_id, headers, agent_spoke_after_candidate(2))
+            (tmp_path / "leave-2").touch()
+            back = (await asyncio.to_thread(stack.lk.wait, second, 60)).check().json
+            log = await stack.wait_for_log('"job.candidate_rejoined"')
+            still = (await client.get(f"/sessions/{session_id}", headers=headers)).json()
+
+    assert "greeting_loud_s" in left, left  # it left on its own, after hearing the warm-up question
+    assert away["status"] == "live", away
+    assert (still["status"], still["end_reason"]) == ("live", None), still
+    assert '"job.candidate_left"' not in log
+    # The transcript: ..., the open question, [the candidate away], "Welcome back." and the same question,
+    # the rejoined candidate's answer, and the agent moving on.
+    open_question = str(before[-1]["text"])
+    assert before[-1]["speaker"] == "agent"
+    new = after[len(before) :]
+    assert [s["speaker"] for s in new[:2]] == ["agent", "candidate"], new
+    welcome = str(new[0]["text"])
+    assert welcome.startswith("Welcome back."), welcome
+    # The question itself (the warm-up's, without the "Great, let's begin." that led into it).
+    asked_again = welcome.removeprefix("Welcome back.").strip()
+    assert asked_again, welcome
+    assert open_question.strip().endswith(asked_again), (welcome, open_question)
+    assert word_error_rate(REJOIN_ANSWER, str(new[1]["text"])) <= 0.4, new
+    assert new[2]["speaker"] == "agent", new
+    assert '"node": "question_1"' in log, log[-6000:]  # it went on to the first planned question
+    assert [s["seq"] for s in after] == list(range(len(after)))
+    # What the rejoined candidate heard: the question again, and the agent's reply to its answer.
+    assert back["greeting_loud_s"] > 2.0, back
+    assert back["reply_loud_s"] >= 1.0, back
+
+
+async def test_a_candidate_who_does_not_come_back_in_time_ends_the_interview_as_candidate_left(
+    new_session: NewSession, client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    """The candidate leaves and stays away. Silence prompts (every 5 s here, wrap-up at 10 s) would have
+    ended the interview as `silence` within the 15 s grace; they stay quiet in the empty room, and once the
+    grace is over the session completes with end_reason `candidate_left`. The room outlives the grace
+    (livekit-server's own departure timeout here is 5 s, the token's is the grace + 15 s)."""
+    quick_silence = {"CODEVOICE_SILENCE_PROMPT_S": "5", "CODEVOICE_SILENCE_WRAP_UP_S": "10"}
+    with rejoin_grace(15.0):
+        session_id, headers, token = await _interview_with_token(new_session, client)
+        async with interview_stack(tmp_path, client, worker_env=quick_silence) as stack:
+            candidate = stack.start_candidate(token, ANSWER, leave_signal=tmp_path / "leave", timeout_s=150)
+            before = await wait_for_segments(stack, session_id, headers, agent_spoke_after_candidate(1))
+            (tmp_path / "leave").touch()
+            (await asyncio.to_thread(stack.lk.wait, candidate, 60)).check()
+            await stack.wait_for_log('"job.candidate_away"')
+            away = (await client.get(f"/sessions/{session_id}", headers=headers)).json()
+            done = await stack.wait_for_status(session_id, headers, "completed", timeout=90)
+            log = await stack.wait_for_log('"job.completed"')
+            body = {"session_id": str(session_id)}
+            refused = await client.post("/livekit/token", json=body, headers=headers)
+            stored = await client.get(f"/sessions/{session_id}/transcript", headers=headers)
+            after = stored.json()["segments"]
+
+    assert away["status"] == "live", away
+    assert (done["end_reason"], done["failure_reason"]) == ("candidate_left", None), done
+    assert '"reason": "candidate_left"' in log, log[-6000:]
+    assert '"job.room_closed"' not in log, log[-6000:]
+    assert refused.status_code == 409, refused.text
+    # Nothing was said to the empty room: no silence prompt, no goodbye.
+    assert after[: len(before)] == before
+    assert not [s for s in after[len(before) :] if s["speaker"] == "agent"], after
+    while_away = log[log.index('"job.candidate_away"') :]
+    assert '"interview.silence"' not in while_away, while_away[-6000:]
+    assert SILENCE_PROMPT not in [s["text"] for s in after[len(before) :]]

@@ -6,7 +6,7 @@ the namespace through a Unix socket, and livekit-server posts its webhooks to it
 loopback (the shared stack is tests/agent/e2e_stack.py). The candidate joins with the token the control
 plane issues (which dispatches `codevoice-interviewer`), hears a spoken greeting, answers with espeak
 speech, and its words reach the stored transcript. SIGTERM then drains the worker: the running interview
-finishes first.
+finishes first (it ends when the candidate has left and not come back within the rejoin grace, short here).
 """
 
 from __future__ import annotations
@@ -20,17 +20,26 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from livekit.protocol.models import DisconnectReason, ParticipantInfo
 
+from control_plane.domain.rooms.tokens import room_departure_timeout_s
 from tests.agent.audio import word_error_rate
 from tests.agent.conftest import NewSession
-from tests.agent.e2e_stack import interview_stack
+from tests.agent.e2e_stack import interview_stack, rejoin_grace
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
 ANSWER = "Yes, I am ready to begin the interview."
 PARTICIPANT_KIND_AGENT = 4
+REJOIN_GRACE_S = 2.0
 
 
 async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
+    new_session: NewSession, client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    with rejoin_grace(REJOIN_GRACE_S):
+        await _candidate_hears_the_agent(new_session, client, tmp_path)
+
+
+async def _candidate_hears_the_agent(
     new_session: NewSession, client: AsyncTestClient[Litestar], tmp_path: Path
 ) -> None:
     created = await new_session(duration_minutes=20)
@@ -48,7 +57,15 @@ async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
         finished = asyncio.create_task(asyncio.to_thread(lk.wait, candidate, 240))
 
         # The candidate's words reach the stored transcript (the agent sends each finished turn).
-        await stack.wait_for_candidate_turn(session_id, created.owner_headers, timeout=180)
+        turns = await stack.wait_for_candidate_turn(session_id, created.owner_headers, timeout=180)
+        # ...and the agent's reply to them is spoken in full (on a busy machine TTS runs sentence by
+        # sentence, slower than real time), so the candidate has heard it before it leaves.
+        for _ in range(240):
+            if len(turns) > 2 and turns[-1]["speaker"] == "agent":
+                break
+            await asyncio.sleep(0.5)
+            response = await client.get(f"/sessions/{session_id}/transcript", headers=created.owner_headers)
+            turns = response.json()["segments"]
 
         # Drain: SIGTERM while the interview runs. The worker takes no new jobs but keeps this one.
         worker.send_signal(signal.SIGTERM)
@@ -65,7 +82,8 @@ async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
         )
         finished_room = (await stack.webhooks.wait_for(room_name, "room_finished", timeout=30))[0]
         left = stack.webhooks.events(room_name, "participant_left")
-        departure_timeout_s = lk.config()["room"]["departure_timeout"]
+        # The candidate's token set the room's departure timeout: the rejoin grace plus a margin.
+        departure_timeout_s = room_departure_timeout_s(REJOIN_GRACE_S)
 
     log_text = worker_log.read_text(errors="replace")
     assert exit_code == 0, log_text[-6000:]
@@ -89,13 +107,15 @@ async def test_candidate_hears_the_agent_and_their_words_reach_the_transcript(
     assert reply_metrics, segments
     assert reply_metrics[0]["end_of_speech_to_first_audio_ms"] > 0
     assert reply_metrics[0]["stt_ttfb_ms"] > 0
-    status = (await client.get(f"/sessions/{session_id}", headers=created.owner_headers)).json()["status"]
-    assert status == "completed"
+    stored = (await client.get(f"/sessions/{session_id}", headers=created.owner_headers)).json()
+    assert stored["status"] == "completed"
+    assert stored["end_reason"] == "candidate_left", stored
     # What livekit-server reports for an interview that ended normally: the candidate left (CLIENT_INITIATED),
-    # then the agent, on its own (CLIENT_INITIATED: it had reported `complete` first, so the control plane
-    # does not read its departure as a crash) or, when it was still finishing its last words, removed by
-    # the room closing (ROOM_CLOSED): agents do not keep a room open. room_finished comes last, once
-    # departure_timeout has passed since the last participant left on its own (counted in whole seconds).
+    # then, once the rejoin grace was over, the agent, on its own (CLIENT_INITIATED: it had reported
+    # `complete` first, so the control plane does not read its departure as a crash) or, when it was still
+    # finishing its last words, removed by the room closing (ROOM_CLOSED): agents do not keep a room open.
+    # room_finished comes last, once departure_timeout has passed since the last participant left on its
+    # own (counted in whole seconds).
     kinds_and_reasons = [(r.event.participant.kind, r.event.participant.disconnect_reason) for r in left]
     assert kinds_and_reasons[0] == (ParticipantInfo.Kind.STANDARD, DisconnectReason.CLIENT_INITIATED)
     assert kinds_and_reasons[1:] in (

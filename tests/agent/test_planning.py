@@ -145,9 +145,12 @@ def test_topic_aliases_must_name_bank_topics(tmp_path: Path) -> None:
         load_question_bank(broken)
 
 
-def test_rules_plan_is_deterministic() -> None:
-    first = plan_by_rules(session(), default_question_bank())
-    assert plan_by_rules(session(), default_question_bank()) == first
+def test_rules_plan_is_reproducible_per_session_and_varies_between_sessions() -> None:
+    interview = session(duration_minutes=45)
+    first = plan_by_rules(interview, default_question_bank())
+    assert plan_by_rules(interview, default_question_bank()) == first
+    others = [plan_by_rules(session(duration_minutes=45), default_question_bank()) for _ in range(5)]
+    assert any(other.questions != first.questions for other in others)
 
 
 class StructuredFakeChatModel(FakeMessagesListChatModel):

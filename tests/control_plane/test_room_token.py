@@ -155,3 +155,33 @@ async def test_standard_request_cannot_reach_past_its_session(
     assert "room_name" in problem["detail"]
     assert_problem(await post({"room_name": ""}), 400)
     assert_problem(await post({"room_name": room, "can_publish": True}), 400)
+
+
+async def test_the_owner_of_a_live_session_gets_a_fresh_token_to_rejoin(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, service_headers: dict[str, str]
+) -> None:
+    """A candidate who dropped out (a reload, a lost connection) rejoins the live interview with a new token
+    for the same identity; the room it creates stays open past the agent's rejoin grace (60 s + 15 s)."""
+    user = await make_user()
+    session = await create_session(client, user)
+    first = await client.post("/livekit/token", json={"session_id": session["id"]}, headers=user.headers)
+    assert first.status_code == 201, first.text
+    live = await client.post(f"/internal/sessions/{session['id']}/live", headers=service_headers)
+    assert live.json()["status"] == "live"
+
+    again = await client.post("/livekit/token", json={"session_id": session["id"]}, headers=user.headers)
+    assert again.status_code == 201, again.text
+    verifier = api.TokenVerifier(TEST_ENV["LIVEKIT_API_KEY"], TEST_ENV["LIVEKIT_API_SECRET"])
+    claims = [verifier.verify(r.json()["participant_token"]) for r in (first, again)]
+    assert {c.identity for c in claims} == {f"user-{user.id}"}
+    assert {c.video.room for c in claims if c.video is not None} == {session["room_name"]}
+    assert [c.room_config.departure_timeout for c in claims if c.room_config is not None] == [75, 75]
+
+    # Once the interview has ended, rejoining is refused.
+    await client.post(
+        f"/internal/sessions/{session['id']}/complete",
+        json={"end_reason": "candidate_left"},
+        headers=service_headers,
+    )
+    refused = await client.post("/livekit/token", json={"session_id": session["id"]}, headers=user.headers)
+    assert "completed" in assert_problem(refused, 409)["detail"]

@@ -188,3 +188,26 @@ async def test_agent_leaving_because_the_room_ended_is_not_a_crash(
         finished = event_body("room_finished", session["room_name"])
         assert (await deliver(client, finished, sign(finished))).status_code == 200
         assert await session_status(client, user, session["id"]) == "completed"
+
+
+async def test_a_candidate_leaving_a_live_interview_changes_nothing(
+    client: AsyncTestClient[Litestar], make_user: MakeUser, service_headers: dict[str, str]
+) -> None:
+    """A reload, a lost connection or a second tab: the agent waits for the candidate to rejoin and ends
+    the interview itself if they do not, so no candidate departure may complete or fail the session."""
+    user = await make_user()
+    session = await create_session(client, user)
+    await client.post(f"/internal/sessions/{session['id']}/live", headers=service_headers)
+    for reason in (
+        DisconnectReason.CLIENT_INITIATED,
+        DisconnectReason.DUPLICATE_IDENTITY,
+        DisconnectReason.SIGNAL_CLOSE,
+        DisconnectReason.CONNECTION_TIMEOUT,
+    ):
+        candidate = ParticipantInfo(
+            identity=f"user-{user.id}", kind=ParticipantInfo.Kind.STANDARD, disconnect_reason=reason
+        )
+        left = event_body("participant_left", session["room_name"], participant=candidate)
+        assert (await deliver(client, left, sign(left))).status_code == 200
+    got = (await client.get(f"/sessions/{session['id']}", headers=user.headers)).json()
+    assert (got["status"], got["end_reason"]) == ("live", None)

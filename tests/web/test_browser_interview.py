@@ -174,6 +174,9 @@ def test_a_whole_interview_from_sign_up_to_scorecard(
         page.locator('[data-testid="transcript-line"][data-speaker="interviewer"]').first
     ).not_to_be_empty()
     audit(page, "live-interview")
+    # The status badge follows the server: the interviewer has joined, so the session is live.
+    expect(page.get_by_test_id("interview")).to_have_attribute("data-status", "live", timeout=15_000)
+    expect(page.get_by_test_id("session-status")).to_have_text("In progress")
 
     # Answer: the words appear as the candidate's line, then the interviewer thinks and speaks again.
     before = len(states(page))

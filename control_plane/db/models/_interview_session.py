@@ -32,3 +32,6 @@ class InterviewSession(UUIDAuditBase):
     failed_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Why a completed interview ended (`completed`, `time_up`, `candidate_left`, `room_closed`, ...): the
+    # agent's reason, or `room_closed` when LiveKit closed the room first. None until it completes.
+    end_reason: Mapped[str | None] = mapped_column(String(32), default=None)

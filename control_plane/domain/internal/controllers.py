@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import msgspec
@@ -10,19 +11,44 @@ from advanced_alchemy.extensions.litestar.providers import create_service_provid
 from litestar import Controller, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.spec import Operation, Reference, RequestBody, Schema
 from litestar.status_codes import HTTP_200_OK
 from litestar_saq import TaskQueues
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from control_plane.db import models as m
 from control_plane.domain.internal.guards import requires_service_token
-from control_plane.domain.internal.schemas import FailureIn, SegmentBatch, StatusOut, StoredOut
+from control_plane.domain.internal.schemas import (
+    CompletionIn,
+    FailureIn,
+    SegmentBatch,
+    StatusOut,
+    StoredOut,
+)
 from control_plane.domain.interviews.completion import complete_session
 from control_plane.domain.interviews.services import InterviewSessionService, TranscriptService
 from control_plane.domain.interviews.transitions import transition
 from control_plane.lib import openapi
 from control_plane.lib.openapi import problem_responses
 from control_plane.lib.problems import ConflictError
+
+
+@dataclass
+class OptionalBody(Operation):
+    """For a handler whose body may be left out (`data: X | None = None`): Litestar 2.25 documents every
+    request body as required, with the schema `X | null`. OpenAPI's way is an optional body of schema X."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.request_body, RequestBody):
+            return
+        self.request_body.required = False
+        for media in (self.request_body.content or {}).values():
+            schema = media.schema
+            if isinstance(schema, Schema) and schema.one_of:
+                refs = [option for option in schema.one_of if isinstance(option, Reference)]
+                if len(refs) == 1:
+                    media.schema = refs[0]
+
 
 # Every call: a body the API cannot read (400), too large (413) or not JSON (415), a wrong service token
 # (401), an unknown session (404), a status move the session's state forbids (409).
@@ -94,7 +120,12 @@ class InternalAgentController(Controller):
         operation_id="markSessionCompleted",
         status_code=HTTP_200_OK,
         summary="The interview ended normally",
+        description=(
+            "The body is optional (agents before `end_reason` send none). A repeated call changes nothing, "
+            "the first call's `end_reason` included."
+        ),
         responses=_ERRORS,
+        operation_class=OptionalBody,
     )
     async def mark_completed(
         self,
@@ -102,9 +133,11 @@ class InternalAgentController(Controller):
         sessions: InterviewSessionService,
         db_session: AsyncSession,
         task_queues: TaskQueues,
+        data: CompletionIn | None = None,
     ) -> StatusOut:
         session = await _locked(sessions, session_id)
-        await complete_session(db_session, task_queues, session)
+        end_reason = data.end_reason if data is not None else None
+        await complete_session(db_session, task_queues, session, end_reason=end_reason)
         await sessions.save()
         return _status(session)
 

@@ -25,6 +25,23 @@ class FailureIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+# The agent's own words for why an interview ended (agent.job.session_end_reason): lower-case snake case, so a
+# newer agent's reason is stored rather than refused.
+EndReason = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z][a-z_]{0,31}$",
+        max_length=32,
+        examples=["completed", "time_up", "candidate_left"],
+        description="Why the interview ended, e.g. completed, consent_declined, time_up, candidate_left",
+    ),
+]
+
+
+class CompletionIn(msgspec.Struct, forbid_unknown_fields=True):
+    end_reason: EndReason | None = None
+
+
 class StoredOut(msgspec.Struct):
     stored: int
 

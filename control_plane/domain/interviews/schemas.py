@@ -50,6 +50,17 @@ class SessionOut(msgspec.Struct):
     failed_at: datetime | None
     cancelled_at: datetime | None
     failure_reason: str | None
+    end_reason: Annotated[
+        str | None,
+        msgspec.Meta(
+            description=(
+                "Why a completed interview ended: `completed` (every question asked), `consent_declined`, "
+                "`time_up`, `silence`, `ended_early`, `candidate_left` (the candidate dropped out and did "
+                "not rejoin within the grace period), `room_closed` (the room was closed or ended first), "
+                "`idle`, ...; null until it completes, and for interviews completed before reasons were kept"
+            )
+        ),
+    ] = None
     # The scorecard's recommendation once an LLM scorecard exists (offline summaries make none).
     recommendation: Recommendation | None = None
 

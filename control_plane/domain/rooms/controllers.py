@@ -33,21 +33,26 @@ class RoomTokenController(Controller):
         description=(
             "Accepts the body that livekit-client's `TokenSource.endpoint` sends. The session is named "
             "by `room_name` or `session_id`; identity, name, grants (microphone only), TTL and the "
-            "interviewer's dispatch are decided by the server."
+            "interviewer's dispatch are decided by the server. The owner of a live session gets a fresh "
+            "token to rejoin it (a reload, a dropped connection); 409 once the session is final."
         ),
     )
     async def create_token(
         self, request: Request[m.User, Any, Any], data: TokenRequest, db_session: AsyncSession
     ) -> TokenResponse:
-        settings = get_settings().livekit
+        all_settings = get_settings()
+        settings = all_settings.livekit
         session = await requested_session(db_session, request.user, data)
         structlog.contextvars.bind_contextvars(session_id=str(session.id))
         check_room_config(data.room_config, session.room_name, settings.agent_name)
+        # A live session's owner gets a fresh token too: a candidate who dropped out rejoins the interview,
+        # which waits for them (CODEVOICE_CANDIDATE_REJOIN_GRACE_S).
         if m.SessionStatus(session.status).is_final:
             raise ConflictError(detail=f"Session is {session.status}; it cannot be joined")
-        return TokenResponse(
-            server_url=settings.client_url, participant_token=room_token(settings, session, request.user)
+        token = room_token(
+            settings, session, request.user, rejoin_grace_s=all_settings.agent.candidate_rejoin_grace_s
         )
+        return TokenResponse(server_url=settings.client_url, participant_token=token)
 
 
 class LiveRoomController(Controller):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 
 from livekit import api
@@ -31,10 +32,35 @@ def participant_identity(user: m.User) -> str:
     return f"user-{user.id}"
 
 
-def room_token(settings: LiveKitSettings, session: m.InterviewSession, user: m.User) -> str:
+# How much longer than the agent's rejoin grace the room stays open once the candidate has left: the agent
+# must be the one to end the interview (with `candidate_left`), not livekit-server closing the room.
+ROOM_DEPARTURE_MARGIN_S = 15
+
+
+def room_departure_timeout_s(rejoin_grace_s: float | None) -> int:
+    """The room's `departure_timeout` in seconds (0: the server's default) for the agent's rejoin grace.
+
+    livekit-server closes a room this long after its last non-agent participant left (an agent alone does
+    not keep a room open), so it must outlast the grace the interviewer gives a candidate to come back.
+    """
+    if rejoin_grace_s is None or rejoin_grace_s <= 0:
+        return 0
+    return math.ceil(rejoin_grace_s) + ROOM_DEPARTURE_MARGIN_S
+
+
+def room_token(
+    settings: LiveKitSettings,
+    session: m.InterviewSession,
+    user: m.User,
+    *,
+    rejoin_grace_s: float | None = None,
+) -> str:
+    """The candidate's token. The room config (applied when the token creates the room) dispatches the
+    interviewer and keeps the room open `rejoin_grace_s` (+ a margin) after the candidate drops out."""
     ttl = timedelta(seconds=min(settings.token_ttl_s, 600))
     config = RoomConfiguration(
         name=session.room_name,
+        departure_timeout=room_departure_timeout_s(rejoin_grace_s),
         agents=[RoomAgentDispatch(agent_name=settings.agent_name, metadata=dispatch_metadata(session))],
     )
     return (

@@ -24,6 +24,7 @@ KEY_TERM_COUNT = 12
 # A question counts as asked when this share of its words appears in one agent turn.
 QUESTION_MATCH_SHARE = 0.6
 
+_EDGE_PUNCTUATION = "\"'.,;:!?()[]{}…-"
 _STOPWORDS = frozenset(
     [
         "a",
@@ -230,10 +231,24 @@ def _answers(segments: list[Segment]) -> list[str]:
 
 
 def _key_terms(segments: list[Segment]) -> list[dict[str, Any]]:
+    """The candidate's most used content words, each spelt as the transcript spells it most often
+    ("PostgreSQL", not "postgresql"): a key term is always a word of the transcript, never a rewrite."""
     counts: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
     for segment in segments:
-        counts.update(w for w in normalize(segment.text).split() if len(w) > 2 and w not in _STOPWORDS)
-    return [{"term": term, "count": count} for term, count in counts.most_common(KEY_TERM_COUNT)]
+        for raw in segment.text.split():
+            words = normalize(raw).split()
+            for word in words:
+                if len(word) <= 2 or word in _STOPWORDS:
+                    continue
+                counts[word] += 1
+                # A whitespace token that is one word keeps its own letters; "I/O"-like ones fall back.
+                spelt = raw.strip(_EDGE_PUNCTUATION) if len(words) == 1 else word
+                spellings.setdefault(word, Counter())[spelt if normalize(spelt) == word else word] += 1
+    return [
+        {"term": spellings[term].most_common(1)[0][0], "count": count}
+        for term, count in counts.most_common(KEY_TERM_COUNT)
+    ]
 
 
 def _load_bank() -> list[_BankQuestion] | None:

@@ -56,6 +56,7 @@ async def record_once(db: AsyncSession, event: WebhookEvent) -> bool:
     return inserted.first() is not None
 
 
+ROOM_CLOSED_END_REASON = "room_closed"
 AGENT_LEFT_REASON = "The interviewer agent left the room before the interview ended"
 # The room itself ended (deleted through the API, or closed by the server): every participant leaves, the
 # agent ends the interview and reports `complete`, and `room_finished` completes the session.
@@ -81,7 +82,9 @@ async def apply_event(db: AsyncSession, task_queues: TaskQueues, event: WebhookE
     if event.event == "room_finished":
         session = await _session_for_room(db, event.room.name)
         if session is not None and not m.SessionStatus(session.status).is_final:
-            await complete_session(db, task_queues, session)
+            # The agent reports `complete` with its own reason before it leaves; a session still open when
+            # the room finishes ended because the room did.
+            await complete_session(db, task_queues, session, end_reason=ROOM_CLOSED_END_REASON)
     elif (
         event.event == "participant_left"
         and event.participant.kind == ParticipantInfo.Kind.AGENT

@@ -8,6 +8,22 @@ import { useLoader } from '../lib/useLoader';
 
 const WRITING = new Set(['pending', 'running']);
 
+/** What `end_reason` (why a completed interview ended) means, in a recruiter's words; unknown ones as sent. */
+const END_REASONS: Record<string, string> = {
+  completed: 'every question was asked',
+  consent_declined: 'the candidate did not agree to the transcribed interview',
+  time_up: 'the planned time ran out',
+  silence: 'the candidate stopped answering',
+  ended_early: 'it was ended early',
+  candidate_left: 'the candidate left and did not come back in time',
+  room_closed: 'the interview room was closed',
+  idle: 'nothing happened for too long',
+};
+
+function endReasonText(reason: string): string {
+  return END_REASONS[reason] ?? reason.replaceAll('_', ' ');
+}
+
 export function AfterInterview({ session }: { session: SessionOut }) {
   const { api } = useAuth();
   const id = session.id;
@@ -32,6 +48,11 @@ export function AfterInterview({ session }: { session: SessionOut }) {
         <Notice kind="error">This interview failed{session.failure_reason ? `: ${session.failure_reason}` : '.'}</Notice>
       )}
       {session.status === 'cancelled' && <Notice kind="info">This interview was cancelled.</Notice>}
+      {session.status === 'completed' && session.end_reason && (
+        <p className="end-reason" data-testid="end-reason">
+          The interview ended because {endReasonText(session.end_reason)}.
+        </p>
+      )}
       {session.status === 'completed' && <SummarySection summary={summary.data} error={summary.error} onRetried={summary.reload} />}
       <section aria-labelledby="transcript-title" className="transcript">
         <h2 id="transcript-title">Transcript</h2>

@@ -34,6 +34,7 @@ export function InterviewPage({ sessionId }: { sessionId: string }) {
         : null,
   );
   const session = loaded.data;
+  const { reload } = loaded;
 
   const join = useCallback(
     async (chosen: string, attempt: number) => {
@@ -42,12 +43,15 @@ export function InterviewPage({ sessionId }: { sessionId: string }) {
       setDeviceId(chosen);
       try {
         setPhase({ kind: 'room', attempt, accessToken: await auth.accessToken(), deviceId: chosen });
+        // The refresh interval is decided after each load: load once more in the room phase, so the page
+        // keeps polling until the interviewer has joined and the session is live.
+        reload();
       } catch (e) {
         setError(errorMessage(e));
         setPhase({ kind: 'prejoin' });
       }
     },
-    [auth],
+    [auth, reload],
   );
   const ended = useCallback(() => {
     setPhase({ kind: 'finishing' });
