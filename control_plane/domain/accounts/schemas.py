@@ -17,7 +17,7 @@ Email = Annotated[
     ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=10, max_length=256)]
-DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"\S")]
+DisplayName = Annotated[str, msgspec.Meta(min_length=1, max_length=120, pattern=r"[^\s\x1c-\x1f\x85\ufeff]")]
 OpaqueToken = Annotated[str, msgspec.Meta(min_length=20, max_length=200)]
 
 

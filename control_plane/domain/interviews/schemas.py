@@ -9,8 +9,10 @@ import msgspec
 
 from control_plane.domain.summaries.scorecard import Recommendation
 
-# Not blank: a name made only of spaces would be stored as an empty string once trimmed.
-_NOT_BLANK = r"\S"
+# Not blank: a name made only of spaces would be stored as an empty string once trimmed. Spelled out, not
+# `\S`: Python and JSON Schema (ECMA-262) disagree on \x1c-\x1f, \x85 and \ufeff, so clients validating
+# against the OpenAPI document would send what the server refuses.
+_NOT_BLANK = r"[^\s\x1c-\x1f\x85\ufeff]"
 Topic = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=_NOT_BLANK)]
 # The question bank, the interviewer's prompts and the offline speech models are English only: refusing
 # another language beats an English interview for a candidate who asked for it.

@@ -15,7 +15,8 @@ import { ConnectionState, Room, TokenSource, Track } from 'livekit-client';
 import { useEffect, useRef, useState } from 'react';
 
 import type { SessionOut } from '../api/contract';
-import { errorMessage } from '../api/problem';
+import { errorMessage, unwrap } from '../api/problem';
+import { useAuth } from '../auth';
 import { MicLevel } from '../components/MicLevel';
 import { Notice } from '../components/Notice';
 import { formatClock } from '../lib/format';
@@ -81,6 +82,7 @@ function InterviewView({
   onRetry,
 }: Pick<Props, 'session' | 'onEnded' | 'onRetry'> & { joinError: string | null }) {
   const lk = useSessionContext();
+  const { api } = useAuth();
   const agent = useAgent();
   const connection = useConnectionState();
   const [ending, setEnding] = useState(false);
@@ -102,6 +104,12 @@ function InterviewView({
 
   const endInterview = async () => {
     setEnding(true);
+    // End it on the server too: a candidate who only leaves the room is waited for (the rejoin grace period).
+    try {
+      unwrap(await api.POST('/sessions/{session_id}/end', { params: { path: { session_id: session.id } } }));
+    } catch {
+      // Already over, or LiveKit unreachable: leaving the room still ends it once the grace period is up.
+    }
     await lk.end();
     onEnded();
   };
